@@ -1,0 +1,365 @@
+"""``vmaprt.vmap``.
+
+It reads top to bottom as a pipeline:
+``_process_batched_inputs`` (flatten, match in_dims, find the batch size) ->
+``_create_batched_inputs`` (wrap mapped leaves as BatchedArrays) -> call
+``func`` inside a new level -> ``_unwrap_batched`` (batch axis to out_dims).
+Chunking is its own path, ``_chunked_vmap``, around the same steps.
+"""
+
+import functools
+import inspect
+
+import numpy as np
+import optree
+
+from . import _levels
+from . import tree as _tree
+from ._batched import BatchedArray
+
+__all__ = ["vmap"]
+
+_RANDOMNESS = ("error", "different", "same")
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None, axis_size=None):
+    """Vectorize ``func`` over a batch axis of its inputs.
+
+    ``func`` is written for one example.  ``vmap(func)`` runs it on a whole
+    batch at once: NumPy calls inside ``func`` see per-example arrays and run
+    batched through batch rules, so the result equals
+    ``np.stack([func(x[i]) for i in range(n)])`` without the loop.
+
+    Parameters
+    ----------
+    func : callable
+        Takes positional arguments that are arrays or pytrees of arrays.
+    in_dims : int, None or tuple, default 0
+        Which axis of each input is the batch.  An int or None applies to every
+        array leaf of every argument; a tuple gives one entry per positional
+        argument, each a prefix of that argument's pytree (an int or None at a
+        node covers all leaves below it).  None means "not batched": the value
+        is passed to every example as it is.  Negative axes count from the end.
+    out_dims : int, None or pytree prefix, default 0
+        Where the batch axis goes in each output.  None returns an output that
+        is the same for every example unchanged (strings, None, constants).
+    randomness : {'error', 'different', 'same'}, default 'error'
+        What ``vmaprt.random`` draws inside ``func`` do: refuse, draw
+        independently per example, or draw once for the whole batch.
+    chunk_size : int, optional
+        Run the batch in pieces of at most this many examples, to bound memory.
+        Results are identical to the unchunked call, random draws included.
+    axis_size : int, optional
+        The batch size when no input is mapped (``in_dims`` all None).
+
+    Returns
+    -------
+    callable
+        The batched function, with ``func``'s name and docstring.  Keyword
+        arguments are passed to ``func`` unbatched.
+
+    Examples
+    --------
+    >>> import numpy as np, vmaprt
+    >>> x, y = np.ones((2, 5)), np.arange(10.0).reshape(2, 5)
+    >>> vmaprt.vmap(np.dot)(x, y)                          # [2, 5], [2, 5] -> [2]
+    array([10., 35.])
+    >>> vmaprt.vmap(np.dot, in_dims=(0, None))(x, y[0])    # [2, 5], [5] -> [2]
+    array([10., 10.])
+    >>> vmaprt.vmap(lambda a: a.sum(), in_dims=1)(y)       # [2, 5] -> [5]
+    array([ 5.,  7.,  9., 11., 13.])
+    """
+    name = getattr(func, "__name__", None) or type(func).__name__
+    if not callable(func):
+        raise ValueError(
+            f"vmap: expected a function to vectorize as the first argument, but got "
+            f"{type(func).__name__} {func!r}. Use vmaprt.vmap(f)(x), not vmaprt.vmap(x)."
+        )
+    in_dims = _check_in_dims(in_dims, name)
+    _check_dims_tree(out_dims, name, "out_dims")
+    if not isinstance(randomness, str) or randomness not in _RANDOMNESS:
+        raise ValueError(
+            f"vmap({name}): randomness must be one of 'error', 'different' or 'same', "
+            f"but got {randomness!r}"
+        )
+    if chunk_size is not None and (not _is_int(chunk_size) or chunk_size < 1):
+        raise ValueError(
+            f"vmap({name}): chunk_size must be None or a positive int, but got "
+            f"{chunk_size!r}; use e.g. chunk_size=1024, or None to run the batch at once"
+        )
+    if axis_size is not None and (not _is_int(axis_size) or axis_size < 0):
+        raise ValueError(
+            f"vmap({name}): axis_size must be None or a non-negative int, but got {axis_size!r}"
+        )
+    spec = _Spec(func, name, in_dims, out_dims, randomness, chunk_size, axis_size)
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):
+        return _vmap_call(spec, args, kwargs)
+
+    return wrapped
+
+
+class _Spec:
+    """What vmap() was called with, checked."""
+
+    __slots__ = ("func", "name", "in_dims", "out_dims", "randomness", "chunk_size", "axis_size")
+
+    def __init__(self, func, name, in_dims, out_dims, randomness, chunk_size, axis_size):
+        self.func = func
+        self.name = name
+        self.in_dims = in_dims
+        self.out_dims = out_dims
+        self.randomness = randomness
+        self.chunk_size = chunk_size
+        self.axis_size = axis_size
+
+
+def _is_int(x):
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _check_in_dims(in_dims, name):
+    if isinstance(in_dims, list):
+        in_dims = tuple(in_dims)
+    if not (in_dims is None or _is_int(in_dims) or isinstance(in_dims, tuple)):
+        raise ValueError(
+            f"vmap({name}, in_dims={in_dims!r}): in_dims must be an int, None, or a tuple "
+            f"with one entry per positional argument, but got {type(in_dims).__name__}. "
+            f"For a single pytree argument, wrap it: in_dims=({in_dims!r},)"
+        )
+    _check_dims_tree(in_dims, name, "in_dims")
+    return in_dims
+
+
+def _check_dims_tree(dims, name, what):
+    try:
+        leaves = _tree.leaves(dims)
+    except Exception as e:  # optree refuses a malformed container
+        raise ValueError(f"vmap({name}, {what}={dims!r}): {what} is not a valid pytree: {e}") from None
+    for leaf in leaves:
+        if leaf is not None and not _is_int(leaf):
+            raise ValueError(
+                f"vmap({name}, {what}={dims!r}): every entry of {what} must be an int or "
+                f"None, but got {leaf!r} of type {type(leaf).__name__}"
+                + (" (bool is not accepted as an axis)" if isinstance(leaf, (bool, np.bool_)) else "")
+            )
+
+
+# Inputs --------------------------------------------------------------------------------
+def _is_array(x):
+    return isinstance(x, (np.ndarray, np.generic, BatchedArray))
+
+
+def _process_batched_inputs(spec, args):
+    """Flatten the inputs and match them with in_dims: ``(leaves, dims, treespec, size)``."""
+    in_dims = spec.in_dims
+    if isinstance(in_dims, tuple) and len(in_dims) != len(args):
+        raise ValueError(
+            f"vmap({spec.name}, in_dims={in_dims!r}): in_dims has {len(in_dims)} entries "
+            f"but {len(args)} positional arguments were given; give one in_dim per "
+            f"positional argument (keyword arguments are never batched)"
+        )
+    if all(type(a) is np.ndarray for a in args) and (
+        not isinstance(in_dims, tuple) or all(d is None or _is_int(d) for d in in_dims)
+    ):
+        leaves, treespec = list(args), None
+        dims = list(in_dims) if isinstance(in_dims, tuple) else [in_dims] * len(args)
+    else:
+        leaves, treespec = _tree.flatten(args)
+        dims = _broadcast_prefix(spec, in_dims, args, "in_dims", "the inputs")
+    size = None
+    sizes = []
+    for i, (leaf, d) in enumerate(zip(leaves, dims)):
+        if d is None:
+            continue
+        if not _is_array(leaf) or leaf.ndim == 0:
+            raise ValueError(
+                f"vmap({spec.name}, in_dims={in_dims!r}): got in_dim={d} for "
+                f"{_describe_leaf(spec, args, treespec, i)}, which is "
+                + (f"a 0-d array" if _is_array(leaf) else f"of type {type(leaf).__name__}")
+                + ". Only arrays with at least one dimension can be mapped; use None "
+                "as the in_dim of this input"
+            )
+        if not -leaf.ndim <= d < leaf.ndim:
+            raise ValueError(
+                f"vmap({spec.name}, in_dims={in_dims!r}): got in_dim={d} for "
+                f"{_describe_leaf(spec, args, treespec, i)} of shape {tuple(leaf.shape)}, "
+                f"but it has {leaf.ndim} dimension(s); in_dim must be in "
+                f"[{-leaf.ndim}, {leaf.ndim - 1}]"
+            )
+        d = dims[i] = d % leaf.ndim
+        n = leaf.shape[d]
+        sizes.append((i, d, n))
+        if size is None:
+            size = n
+    if any(n != size for _, _, n in sizes):
+        detail = ", ".join(
+            f"{_describe_leaf(spec, args, treespec, i)} (in_dim {d}) has size {n}"
+            for i, d, n in sizes
+        )
+        raise ValueError(f"vmap({spec.name}): inconsistent sizes for the mapped dimension: {detail}")
+    if spec.axis_size is not None:
+        if size is not None and size != spec.axis_size:
+            raise ValueError(
+                f"vmap({spec.name}, axis_size={spec.axis_size}): the mapped inputs have "
+                f"size {size} along their in_dims, which differs from axis_size"
+            )
+        size = spec.axis_size
+    if size is None:
+        raise ValueError(
+            f"vmap({spec.name}, in_dims={in_dims!r}): no input is mapped (every in_dim "
+            f"is None, or there are no array inputs), so the batch size is unknown. "
+            f"Pass axis_size=n, or map at least one input"
+        )
+    return leaves, dims, treespec, size
+
+
+def _broadcast_prefix(spec, prefix, full, what, target):
+    """The entries of the prefix tree ``prefix`` for each leaf of ``full``, in leaf order."""
+    try:
+        broadcast = optree.tree_broadcast_prefix(
+            prefix, full, none_is_leaf=True, namespace=_tree.NAMESPACE
+        )
+    except (ValueError, TypeError) as e:
+        raise ValueError(
+            f"vmap({spec.name}, {what}={prefix!r}): {what} is not compatible with the "
+            f"structure of {target}. {what} must be an int or None for a whole "
+            f"argument, or a container of the same type and length as the argument "
+            f"holding ints or None ({e})"
+        ) from None
+    # Match by path, not position: an OrderedDict and a dict prefix order keys differently.
+    paths, values, _ = _tree.flatten_with_path(broadcast)
+    by_path = dict(zip(paths, values))
+    return [by_path[p] for p in _tree.flatten_with_path(full)[0]]
+
+
+def _arg_names(func, n):
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            break
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+    return [names[i] if i < len(names) else f"args[{i}]" for i in range(n)]
+
+
+def _describe_leaf(spec, args, treespec, i):
+    """'argument x' or 'argument y[1]['a']' for leaf ``i`` (only built for error messages)."""
+    names = _arg_names(spec.func, len(args))
+    if treespec is None:
+        return f"argument {names[i]}"
+    path = _tree.flatten_with_path(args)[0][i]
+    return f"argument {names[path[0]]}" + "".join(f"[{k!r}]" for k in path[1:])
+
+
+def _create_batched_inputs(leaves, dims, treespec, level):
+    batched = [
+        leaf if d is None else BatchedArray(leaf, d, level) for leaf, d in zip(leaves, dims)
+    ]
+    return tuple(batched) if treespec is None else _tree.unflatten(treespec, batched)
+
+
+# Outputs -------------------------------------------------------------------------------------
+def _unwrap_batched(spec, out, level, size):
+    """Outputs with their batch axis at out_dims: ``(leaves, out_dims, treespec)``."""
+    out_dims = spec.out_dims
+    if isinstance(out_dims, tuple) and len(out_dims) == 1 and not isinstance(out, tuple):
+        out_dims = out_dims[0]
+    if type(out_dims) is not tuple and type(out_dims) is not list and type(out) is BatchedArray:
+        return [_unwrap_leaf(spec, out, out_dims, level, size, "the output")], [out_dims], None
+    leaves, treespec = _tree.flatten(out)
+    dims = _broadcast_prefix(spec, out_dims, out, "out_dims", "the outputs")
+    unwrapped = [
+        _unwrap_leaf(spec, leaf, d, level, size, f"output {i}") for i, (leaf, d) in enumerate(zip(leaves, dims))
+    ]
+    return unwrapped, dims, treespec
+
+
+def _unwrap_leaf(spec, leaf, od, level, size, where):
+    if type(leaf) is BatchedArray and leaf.level is level:
+        if od is None:
+            raise ValueError(
+                f"vmap({spec.name}, out_dims=...): {where} has out_dim None, but it is "
+                f"batched (it depends on the mapped inputs), so it differs between "
+                f"examples; give it an int out_dim"
+            )
+        nd = leaf.value.ndim
+        od = _check_out_dim(spec, od, nd, where)
+        value, bdim = leaf.value, leaf.bdim
+        if bdim == od:
+            return value
+        return np.moveaxis(value, bdim, od)
+    if od is None:
+        return leaf
+    if isinstance(leaf, (int, float, complex)) or _is_array(leaf):  # bool is an int
+        x = leaf if type(leaf) is BatchedArray else np.asarray(leaf)
+        od = _check_out_dim(spec, od, x.ndim + 1, where)
+        shape = tuple(x.shape)
+        return np.broadcast_to(np.expand_dims(x, od), shape[:od] + (size,) + shape[od:]).copy()
+    raise ValueError(
+        f"vmap({spec.name}, out_dims={spec.out_dims!r}): {where} is {leaf!r} of type "
+        f"{type(leaf).__name__}, which is not an array, so it cannot be stacked along "
+        f"out_dim {od}. Return arrays, or give this output out_dims=None to pass it "
+        f"through unchanged"
+    )
+
+
+def _check_out_dim(spec, od, nd, where):
+    if not -nd <= od < nd:
+        raise ValueError(
+            f"vmap({spec.name}, out_dims={spec.out_dims!r}): out_dim {od} for {where} is "
+            f"out of range: a batched output of rank {nd} takes out_dims in [{-nd}, {nd - 1}]"
+        )
+    return od % nd
+
+
+# The call -------------------------------------------------------------------------------------
+def _vmap_call(spec, args, kwargs):
+    leaves, dims, treespec, size = _process_batched_inputs(spec, args)
+    if spec.chunk_size is not None and size > spec.chunk_size:
+        return _chunked_vmap(spec, leaves, dims, treespec, size, kwargs)
+    outs, out_dims, out_spec = _call_level(spec, leaves, dims, treespec, size, kwargs, 0, size, None)
+    return outs[0] if out_spec is None else _tree.unflatten(out_spec, outs)
+
+
+def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
+    level, token = _levels.push(size, spec.randomness, offset, total, rng_shared)
+    try:
+        batched = _create_batched_inputs(leaves, dims, treespec, level)
+        out = spec.func(*batched, **kwargs)
+        return _unwrap_batched(spec, out, level, size)
+    finally:
+        _levels.pop(level, token)
+
+
+def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs):
+    """Run the batch in chunks of ``spec.chunk_size`` and concatenate along out_dims.
+
+    Note [chunking and randomness]: each chunk's level knows its offset in the
+    whole batch and shares one random bookkeeping object with the others, so
+    random draws come out as in the unchunked call (see vmaprt/random.py).
+    """
+    rng_shared = {}
+    parts = []
+    for start in range(0, size, spec.chunk_size):
+        stop = min(start + spec.chunk_size, size)
+        chunk = [
+            leaf if d is None else leaf[(slice(None),) * d + (slice(start, stop),)]
+            for leaf, d in zip(leaves, dims)
+        ]
+        parts.append(_call_level(spec, chunk, dims, treespec, stop - start, kwargs, start, size, rng_shared))
+    _, out_dims, out_spec = parts[0]
+    outs = [
+        parts[0][0][j] if od is None else np.concatenate([p[0][j] for p in parts], axis=_batch_axis(p0, od))
+        for j, (od, p0) in enumerate(zip(out_dims, parts[0][0]))
+    ]
+    return outs[0] if out_spec is None else _tree.unflatten(out_spec, outs)
+
+
+def _batch_axis(unwrapped, od):
+    return od % np.ndim(unwrapped) if od < 0 else od

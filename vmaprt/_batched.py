@@ -1,0 +1,650 @@
+"""BatchedArray, the per-example view a vmapped function sees, and its dispatch.
+
+A ``BatchedArray`` holds a physical array ``value`` (an ``np.ndarray``, or a
+``BatchedArray`` of an outer level), the axis ``bdim`` of ``value`` that is the
+batch, and the :class:`~vmaprt._levels.Level` that made it.  Everything it
+shows is per example; every NumPy call on it goes through ``__array_ufunc__``
+or ``__array_function__`` to a batch rule in the registry, or to the
+per-example fallback.
+
+Note [dispatch at the innermost level]
+    A call runs at the innermost level among its arguments.  Arguments batched
+    at that level are unwrapped to their physical values; everything else,
+    including values batched at outer levels, is a constant there.  The rule's
+    own NumPy calls on outer-level values dispatch again, one level out, so
+    nesting needs no special case.
+"""
+
+import functools
+import math
+import operator
+import warnings
+
+import numpy as np
+import optree
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from . import _registry
+from ._registry import INPLACE, REFUSED, RULES, NoBatchRule, PerformanceWarning, _name
+
+__all__ = ["BatchedArray", "per_example"]
+
+
+class BatchedArray(NDArrayOperatorsMixin):
+    """An array that stands for one example while holding the whole batch.
+
+    Inside ``vmap(f)``, ``f`` receives BatchedArrays.  ``shape``, ``ndim``,
+    ``size``, ``len()`` and iteration are those of one example; operators,
+    ufuncs, NumPy functions and methods run on the whole batch through batch
+    rules.  Nothing here is needed to use vmap: it is what ``type(x)`` shows
+    inside the function.
+
+    >>> import numpy as np, vmaprt
+    >>> def f(x):
+    ...     print(type(x).__name__, x.shape)
+    ...     return x.sum()
+    >>> vmaprt.vmap(f)(np.ones((5, 3)))   # [5, 3] -> [5]
+    BatchedArray (3,)
+    array([3., 3., 3., 3., 3.])
+    """
+
+    __slots__ = ("value", "bdim", "level")
+
+    def __init__(self, value, bdim, level):
+        self.value = value
+        self.bdim = bdim
+        self.level = level
+
+    # Per-example metadata -------------------------------------------------
+    @property
+    def shape(self):
+        s, b = self.value.shape, self.bdim
+        return s[:b] + s[b + 1 :]
+
+    @property
+    def ndim(self):
+        return self.value.ndim - 1
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def itemsize(self):
+        return self.value.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.size * self.itemsize
+
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise ValueError(
+                f"vmap: matrix transpose .mT needs at least 2 dimensions per example, "
+                f"but this array has shape {self.shape}"
+            )
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of unsized object (a 0-d array per example)")
+        return shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __repr__(self):
+        state = "" if self.level.alive else ", escaped"
+        return (
+            f"BatchedArray(shape={self.shape}, dtype={self.dtype}, bdim={self.bdim}, "
+            f"level={self.level.depth}{state}, value={self.value!r})"
+        )
+
+    __hash__ = None
+
+    # What a batch cannot do ----------------------------------------------
+    def __bool__(self):
+        raise _data_dependent("bool(x), or an `if`/`while` on an array")
+
+    def __float__(self):
+        raise _data_dependent("float(x)")
+
+    def __int__(self):
+        raise _data_dependent("int(x)")
+
+    def __complex__(self):
+        raise _data_dependent("complex(x)")
+
+    def __index__(self):
+        raise _data_dependent("operator.index(x), or using x as a Python index")
+
+    def item(self, *args):
+        raise _data_dependent("x.item()")
+
+    def tolist(self):
+        raise _data_dependent("x.tolist()")
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError(
+            "vmap: a BatchedArray was converted to a NumPy array (np.asarray or "
+            "__array__). That happens when code that does not dispatch on NumPy's "
+            "protocols receives it, or when a batched value is written into an "
+            "unbatched array. Register a batch rule for the function with "
+            "vmaprt.register_batch_rule(func), run it once per example with "
+            "vmaprt.per_example(func), or create the target with np.zeros_like(x) "
+            "or np.zeros(shape, like=x)."
+        )
+
+    # The two NumPy protocols ----------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _LIKE_ONLY:
+            return _dispatch_like(func, args, kwargs, self)
+        return _dispatch_function(func, args, kwargs)
+
+    # Indexing ---------------------------------------------------------------
+    def __getitem__(self, key):
+        return _dispatch_getitem(self, key)
+
+    def __setitem__(self, key, value):
+        _dispatch_setitem(self, key, value)
+
+    # Methods that are not a plain call of a NumPy function ------------------
+    def reshape(self, *shape, order="C", copy=None):
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order, copy=copy)
+
+    def transpose(self, *axes):
+        if not axes or (len(axes) == 1 and axes[0] is None):
+            axes = None
+        elif len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = axes[0]
+        return np.transpose(self, axes)
+
+    def flatten(self, order="C"):
+        return np.copy(np.ravel(self, order=order))
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        _check_alive(self.level)
+        value = self.value.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+        return BatchedArray(value, self.bdim, self.level)
+
+    def copy(self, order="K"):
+        return np.copy(self, order=order)
+
+    def __copy__(self):
+        return np.copy(self)
+
+    def __deepcopy__(self, memo):
+        return np.copy(self)
+
+    def fill(self, value):
+        self[...] = value
+
+    def sort(self, axis=-1, kind=None, order=None):
+        self[...] = np.sort(self, axis=axis, kind=kind, order=order)
+
+
+def _forward(func, name):
+    def method(self, *args, **kwargs):
+        return func(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Per-example ``ndarray.{name}``: calls ``{_name(func)}``."
+    return method
+
+
+# ndarray methods that are a NumPy function applied to the array.
+for _method, _func in [
+    ("sum", np.sum), ("mean", np.mean), ("std", np.std), ("var", np.var),
+    ("min", np.min), ("max", np.max), ("prod", np.prod), ("any", np.any),
+    ("all", np.all), ("argmin", np.argmin), ("argmax", np.argmax),
+    ("cumsum", np.cumsum), ("cumprod", np.cumprod), ("dot", np.dot),
+    ("swapaxes", np.swapaxes), ("squeeze", np.squeeze), ("ravel", np.ravel),
+    ("clip", np.clip), ("round", np.round), ("conj", np.conj),
+    ("conjugate", np.conjugate), ("repeat", np.repeat), ("take", np.take),
+    ("argsort", np.argsort), ("trace", np.trace), ("diagonal", np.diagonal),
+    ("nonzero", np.nonzero), ("searchsorted", np.searchsorted),
+    ("compress", np.compress), ("choose", np.choose), ("partition", np.partition),
+    ("argpartition", np.argpartition), ("put", np.put),
+]:  # fmt: skip
+    setattr(BatchedArray, _method, _forward(_func, _method))
+del _method, _func
+
+
+# Errors ---------------------------------------------------------------------
+def _data_dependent(what):
+    return RuntimeError(
+        f"vmap: {what} needs the value of a single example, but inside vmap the "
+        f"function runs on the whole batch at once, so data-dependent control flow "
+        f"cannot be batched. Express the choice with np.where(cond, a, b), or wrap "
+        f"the code that needs it in vmaprt.per_example(...)."
+    )
+
+
+def _escaped_error():
+    return RuntimeError(
+        "vmap: a BatchedArray was used after the vmap call that created it returned "
+        "(it escaped through a closure, a global or a container vmap does not "
+        "return). Return it from the vmapped function instead, so vmap turns it "
+        "into an ndarray."
+    )
+
+
+def unbatched_target_error(what="an unbatched array"):
+    return RuntimeError(
+        f"vmap: cannot write a batched value into {what}: every example would "
+        f"write into the same memory. Create the target per example with "
+        f"np.zeros_like(x), np.zeros(shape, like=x) or x.copy(), or build the "
+        f"result without in-place writes."
+    )
+
+
+def _check_alive(level):
+    if not level.alive:
+        raise _escaped_error()
+
+
+# Levels and unwrapping --------------------------------------------------------
+def level_of(objs, best=None):
+    """The innermost live level among the BatchedArrays in ``objs`` (lists looked into)."""
+    for o in objs:
+        t = type(o)
+        if t is BatchedArray:
+            lv = o.level
+            if not lv.alive:
+                raise _escaped_error()
+            if best is None or lv.depth > best.depth:
+                best = lv
+        elif t is list or t is tuple:
+            best = level_of(o, best)
+    return best
+
+
+def _batched_in(obj, level):
+    """Whether ``obj`` holds a value batched at ``level`` (lists, tuples, dicts looked into)."""
+    t = type(obj)
+    if t is BatchedArray:
+        return obj.level is level
+    if t is list or t is tuple:
+        return any(_batched_in(o, level) for o in obj)
+    if t is dict:
+        return any(_batched_in(o, level) for o in obj.values())
+    return False
+
+
+def unwrap(obj, level):
+    """``(physical value, bdim)`` of ``obj`` at ``level``; a list of arrays gives two lists."""
+    t = type(obj)
+    if t is BatchedArray:
+        if obj.level is level:
+            return obj.value, obj.bdim
+        return obj, None
+    if (t is list or t is tuple) and any(_batched_in(o, level) for o in obj):
+        pairs = [unwrap(o, level) for o in obj]
+        return [v for v, _ in pairs], [b for _, b in pairs]
+    return obj, None
+
+
+def wrap(out, bdim, level):
+    """Wrap a rule's physical result as BatchedArrays at ``level``."""
+    if bdim is None:
+        return out
+    if isinstance(out, (tuple, list)):
+        bdims = (bdim,) * len(out) if type(bdim) is int else bdim
+        parts = [wrap(o, b, level) for o, b in zip(out, bdims)]
+        if hasattr(out, "_fields"):  # a namedtuple such as np.linalg's results
+            return type(out)(*parts)
+        return type(out)(parts)
+    return BatchedArray(out, bdim, level)
+
+
+def _select(x, i):
+    """Example ``i`` of a BatchedArray at its own level."""
+    return x.value[(slice(None),) * x.bdim + (i,)]
+
+
+# Writing results into out= and in-place targets --------------------------------
+def assign(target, value, casting="same_kind", name="the output"):
+    """``target[...] = value`` with NumPy's casting rule, refusing batched -> unbatched."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and not np.can_cast(dtype, target.dtype, casting=casting):
+        raise TypeError(
+            f"vmap: cannot cast {name} from {dtype} to {target.dtype} with casting "
+            f"rule {casting!r}"
+        )
+    if type(target) is BatchedArray:
+        target[...] = value
+    elif type(value) is BatchedArray:
+        raise unbatched_target_error(f"an unbatched array of shape {target.shape}")
+    else:
+        np.copyto(target, value, casting="unsafe")
+
+
+def _write_out(out, result, casting, name):
+    if isinstance(out, tuple):
+        results = result if isinstance(result, tuple) else (result,)
+        for target, res in zip(out, results):
+            if target is not None:
+                assign(target, res, casting, f"the output of {name}")
+        return out[0] if len(out) == 1 else out
+    assign(out, result, casting, f"the output of {name}")
+    return out
+
+
+# Functions ------------------------------------------------------------------------
+def _dispatch_function(func, args, kwargs):
+    level = level_of(kwargs.values(), level_of(args))
+    entry = RULES.get(func)
+    if entry is None:
+        reason = REFUSED.get(func)
+        if reason is not None:
+            raise RuntimeError(f"vmap: {_name(func)} cannot be batched: {reason}")
+        return fallback(func, args, kwargs, level)
+    if kwargs.get("out") is not None:
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        return _write_out(out, func(*args, **kwargs), "same_kind", _name(func))
+    return apply_rule(entry, args, kwargs, level)
+
+
+def apply_rule(entry, args, kwargs, level):
+    """Unwrap the operands at ``level``, run the rule, wrap its result."""
+    if entry.nargs == _registry.COMPOSITE:
+        return entry.rule(*args, **kwargs)
+    args, kwargs = entry.operands_from_keywords(args, kwargs)
+    n = len(args) if entry.nargs is None else entry.nargs
+    operands, rest = args[:n], args[n:]
+    if any(_batched_in(a, level) for a in rest) or any(
+        _batched_in(v, level) for v in kwargs.values()
+    ):
+        return fallback(entry.func, args, kwargs, level)
+    values, bdims = [], []
+    for a in operands:
+        v, b = unwrap(a, level)
+        values.append(v)
+        bdims.append(b)
+    try:
+        out, out_bdim = entry.rule(values, bdims, *rest, **kwargs)
+    except NoBatchRule:
+        return fallback(entry.func, args, kwargs, level)
+    return wrap(out, out_bdim, level)
+
+
+# Functions that dispatch only through like= (np.zeros(3, like=x)).
+_LIKE_ONLY = {
+    np.zeros, np.ones, np.empty, np.full, np.array, np.asarray, np.asanyarray,
+    np.ascontiguousarray, np.asfortranarray, np.arange, np.eye, np.identity,
+    np.tri, np.fromfunction, np.fromiter, np.frombuffer, np.fromstring,
+    np.require, np.loadtxt, np.genfromtxt,
+}  # fmt: skip
+_AS_ARRAY = {np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.require}
+
+
+def _dispatch_like(func, args, kwargs, like):
+    """``func(..., like=x)``: the same array for every example, batched like ``x``."""
+    level = level_of(kwargs.values(), level_of(args, like.level))
+    _check_alive(like.level)
+    if func in (np.array, *_AS_ARRAY) and args and type(args[0]) is BatchedArray:
+        x = args[0]
+        if func is np.array and kwargs.get("copy", True) is not False:
+            return np.copy(x) if "dtype" not in kwargs else x.astype(kwargs["dtype"])
+        return x if kwargs.get("dtype") is None else x.astype(kwargs["dtype"], copy=False)
+    if func in (np.array, np.asarray) and args and isinstance(args[0], (list, tuple)):
+        if level_of(args[0]) is not None:  # np.array([x, y], like=x): stack per example
+            out = _stack_nested(args[0])
+            return out if kwargs.get("dtype") is None else out.astype(kwargs["dtype"])
+    if func is np.full:
+        fill = args[1] if len(args) > 1 else kwargs.get("fill_value")
+        if type(fill) is BatchedArray:
+            deeper = fill if fill.level.depth > like.level.depth else like
+            dtype = kwargs.get("dtype") or fill.dtype
+            target = np.empty(args[0], dtype=dtype, like=deeper)
+            target[...] = fill
+            return target
+    if level is not None and level is not like.level:
+        return fallback(func, args, kwargs, level)
+    res = func(*args, **kwargs)
+    # An outer-level ``like.value`` makes the target batched at every level of ``like``.
+    value = np.empty((like.level.size,) + res.shape, dtype=res.dtype, like=_like_value(like))
+    value[...] = res
+    return BatchedArray(value, 0, like.level)
+
+
+def _stack_nested(obj):
+    return np.stack([_stack_nested(o) if isinstance(o, (list, tuple)) else o for o in obj])
+
+
+def _like_value(like):
+    v = like.value
+    return v if type(v) is BatchedArray else None
+
+
+# Ufuncs -------------------------------------------------------------------------------
+def _dispatch_ufunc(ufunc, method, inputs, kwargs):
+    level = level_of(kwargs.values(), level_of(inputs))
+    out = kwargs.get("out")
+    if out is not None:
+        kwargs = dict(kwargs)
+        del kwargs["out"]
+        casting = kwargs.get("casting", "same_kind")
+        where = kwargs.pop("where", True) if method == "__call__" else True
+        result = getattr(ufunc, method)(*inputs, **kwargs)
+        if where is not True:
+            results = result if isinstance(result, tuple) else (result,)
+            result = tuple(np.where(where, r, o) for r, o in zip(results, out))
+        return _write_out(out, result, casting, f"np.{ufunc.__name__}")
+    if method == "__call__":
+        kwargs.pop("where", None)  # without out=, the masked-out values are unspecified
+        entry = RULES.get(ufunc)
+        if entry is not None:
+            return apply_rule(entry, inputs, kwargs, level)
+    rule = _UFUNC_METHOD_RULES[method]
+    name = f"np.{ufunc.__name__}.{method}"
+    batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]
+    if any(k != "where" for k in batched_kw):
+        return fallback(getattr(ufunc, method), inputs, kwargs, level, name)
+    values, bdims = [], []
+    for a in inputs:
+        v, b = unwrap(a, level)
+        values.append(v)
+        bdims.append(b)
+    params = dict(kwargs)
+    if batched_kw:  # a batched where= (of reduce) reaches the rule as (value, bdim)
+        params["where"] = unwrap(kwargs["where"], level)
+    try:
+        out, out_bdim = rule(ufunc, values, bdims, **params)
+    except NoBatchRule:
+        return fallback(getattr(ufunc, method), inputs, kwargs, level, name)
+    return wrap(out, out_bdim, level)
+
+
+_UFUNC_METHOD_RULES = {}
+"""'__call__' | 'reduce' | 'accumulate' | 'reduceat' | 'outer' | 'at' -> rule(ufunc, args, bdims, **kw)."""
+
+
+def register_ufunc_method(method):
+    def register(rule):
+        _UFUNC_METHOD_RULES[method] = rule
+        return rule
+
+    return register
+
+
+# Indexing --------------------------------------------------------------------------------
+_INDEXING = {}
+"""'getitem' / 'setitem' -> rule; set by vmaprt._rules.indexing."""
+
+
+def _key_tuple(key):
+    return key if type(key) is tuple else (key,)
+
+
+def _dispatch_getitem(x, key):
+    key = _key_tuple(key)
+    level = level_of(key, level_of((x,)))
+    xv, xb = unwrap(x, level)
+    keys = [unwrap(k, level) for k in key]
+    try:
+        out, out_bdim = _INDEXING["getitem"](xv, xb, keys, level.size)
+    except NoBatchRule:
+        return fallback(operator.getitem, (x, key), {}, level, "x[key]")
+    return wrap(out, out_bdim, level)
+
+
+def _dispatch_setitem(x, key, value):
+    key = _key_tuple(key)
+    level = level_of(key, level_of((x, value)))
+    if x.level is not level:
+        raise unbatched_target_error(
+            "an array that is the same for every example at this vmap level "
+            "(it was created outside this vmap)"
+        )
+    vv, vb = unwrap(value, level)
+    keys = [unwrap(k, level) for k in key]
+    try:
+        _INDEXING["setitem"](x.value, x.bdim, keys, vv, vb, level.size)
+    except NoBatchRule:
+        fallback(operator.setitem, (x, key, value), {}, level, "x[key] = value")
+
+
+def getitem(x, key):
+    """``x[key]`` on a physical value whose key may hold outer-level BatchedArrays."""
+    if type(x) is not BatchedArray and level_of(key) is not None:
+        return _dispatch_getitem(x, key)
+    return x[key]
+
+
+def setitem(x, key, value):
+    """``x[key] = value`` on a physical value; refuses batched writes into a plain ndarray."""
+    if type(x) is not BatchedArray and (
+        type(value) is BatchedArray or level_of(key) is not None
+    ):
+        raise unbatched_target_error(f"an unbatched array of shape {x.shape}")
+    x[key] = value
+
+
+# The per-example fallback -----------------------------------------------------------------
+def fallback(func, args, kwargs, level, name=None):
+    """Run ``func`` once per example and stack the results, with a PerformanceWarning."""
+    name = name or _name(func)
+    warnings.warn(
+        f"vmap: {name} has no batch rule, so it runs once per example in a Python "
+        f"loop. Register one with vmaprt.register_batch_rule({name}) to batch it.",
+        PerformanceWarning,
+        stacklevel=1,  # one place, so the default filter shows it once per function
+    )
+    return per_example_loop(func, args, kwargs, level, name)
+
+
+def per_example_loop(func, args, kwargs, level, name):
+    """``stack([func(example i) for i in range(size)])`` at ``level``."""
+    if level.size == 0:
+        raise RuntimeError(
+            f"vmap: {name} has no batch rule, so it would run once per example, but "
+            f"the batch has size 0: there is no example to run it on, so the shape "
+            f"of its result is unknown. Register a batch rule with "
+            f"vmaprt.register_batch_rule, or skip the call for an empty batch."
+        )
+    if kwargs.get("out") is not None:
+        kwargs = dict(kwargs)
+        out = kwargs.pop("out")
+        result = per_example_loop(func, args, kwargs, level, name)
+        return _write_out(out, result, "same_kind", name)
+    target = INPLACE.get(func)
+    if target is not None and target < len(args) and not _batched_in(args[target], level):
+        raise unbatched_target_error(f"the array that {name} writes into")
+    leaves, spec = optree.tree_flatten((args, kwargs), none_is_leaf=True)
+    slots = [
+        j for j, leaf in enumerate(leaves) if type(leaf) is BatchedArray and leaf.level is level
+    ]
+    results = []
+    for i in range(level.size):
+        example = list(leaves)
+        for j in slots:
+            example[j] = _select(leaves[j], i)
+        a, k = optree.tree_unflatten(spec, example)
+        results.append(func(*a, **k))
+    return _stack(results, level, name)
+
+
+def _stack(results, level, name):
+    leaves0, spec = optree.tree_flatten(results[0], none_is_leaf=True)
+    columns = [optree.tree_leaves(r, none_is_leaf=True) for r in results]
+    stacked = []
+    for j, leaf in enumerate(leaves0):
+        column = [c[j] for c in columns]
+        if leaf is None or isinstance(leaf, str):
+            if any(c != leaf for c in column):
+                raise RuntimeError(
+                    f"vmap: {name} returned a non-array value that differs between "
+                    f"examples ({leaf!r} and others), which cannot be stacked"
+                )
+            stacked.append(leaf)
+            continue
+        try:
+            stacked.append(BatchedArray(np.stack(column), 0, level))
+        except ValueError as e:
+            raise RuntimeError(
+                f"vmap: {name} returned results of different shapes for different "
+                f"examples, so they cannot be stacked into a batch ({e})"
+            ) from None
+    return optree.tree_unflatten(spec, stacked)
+
+
+# per_example ---------------------------------------------------------------------------------
+def per_example(fn):
+    """Make ``fn`` safe to call under vmap by running it once per example.
+
+    Outside vmap the wrapper calls ``fn`` directly.  Under vmap, if a batch
+    rule was registered for the wrapper with :func:`vmaprt.register_batch_rule`,
+    it runs batched; otherwise it loops over the examples and stacks the
+    results (no warning: the loop is what was asked for).  Use it for code
+    that does not dispatch on NumPy's protocols, such as most of SciPy.
+
+    >>> import numpy as np, scipy.integrate, vmaprt
+    >>> area = vmaprt.per_example(lambda y: scipy.integrate.trapezoid(y, dx=0.5))
+    >>> vmaprt.vmap(area)(np.ones((3, 5)))   # [3, 5] -> [3]
+    array([2., 2., 2.])
+    """
+    if not callable(fn):
+        raise TypeError(
+            f"vmap: per_example expects a callable, but got {type(fn).__name__} {fn!r}"
+        )
+    name = getattr(fn, "__name__", None) or repr(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        leaves = optree.tree_leaves((args, kwargs), none_is_leaf=True)
+        level = level_of(leaves)
+        if level is None:
+            return fn(*args, **kwargs)
+        entry = RULES.get(wrapper)
+        if entry is not None:
+            return apply_rule(entry, args, kwargs, level)
+        return per_example_loop(wrapper, args, kwargs, level, name)
+
+    return wrapper

@@ -1,0 +1,178 @@
+# cython: language_level=3
+"""Compiled strided kernels.
+
+Every kernel takes raw pointers and element strides, the batch stride
+included, so any view (transposed, stepped, reversed, zero-stride broadcast)
+is read in place.  Each has two layers: a ``cdef ... noexcept nogil`` kernel
+whose docstring is its formula, and a thin ``def`` wrapper that checks
+dtypes, allocates the output and releases the GIL.  Compiler directives are
+set once in ``setup.py`` (``VMAPRT_DEBUG_BUILD=1`` turns bounds checks on).
+"""
+
+import os
+
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport prange
+
+import numpy as np
+
+cnp.import_array()
+
+
+# Threads -----------------------------------------------------------------------
+def _default_threads():
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+cdef int _num_threads = _default_threads()
+
+
+def set_num_threads(n):
+    """Set how many threads the compiled kernels spread a batch over.
+
+    Parameters
+    ----------
+    n : int
+        A positive number of threads.  The default is the number of cores this
+        process may use, or ``OMP_NUM_THREADS`` when that is set.
+
+    >>> import vmaprt
+    >>> old = vmaprt.get_num_threads()
+    >>> vmaprt.set_num_threads(1); vmaprt.get_num_threads()
+    1
+    >>> vmaprt.set_num_threads(old)
+    """
+    global _num_threads
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(
+            f"vmap: set_num_threads expects a positive int, but got {n!r}; "
+            f"use e.g. vmaprt.set_num_threads(2)"
+        )
+    _num_threads = int(n)
+
+
+def get_num_threads():
+    """How many threads the compiled kernels use (see :func:`set_num_threads`)."""
+    return _num_threads
+
+
+cdef inline int _threads_for(Py_ssize_t work) noexcept nogil:
+    # Waking a thread costs a few microseconds: below this much work one is enough.
+    if work < 32768:
+        return 1
+    return _num_threads
+
+
+# Strided views -------------------------------------------------------------------
+cdef inline bint _elem_strides(cnp.ndarray x, Py_ssize_t* out) noexcept:
+    """Byte strides of ``x`` as element strides; False if one is not a whole element."""
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(x)
+    cdef int d
+    for d in range(cnp.PyArray_NDIM(x)):
+        if cnp.PyArray_STRIDES(x)[d] % item:
+            return False
+        out[d] = cnp.PyArray_STRIDES(x)[d] // item
+    return True
+
+
+# Batched dot -------------------------------------------------------------------------
+cdef inline floating _dot1(Py_ssize_t n, const floating* a, Py_ssize_t sa,
+                           const floating* b, Py_ssize_t sb) noexcept nogil:
+    """sum_k a[k * sa] * b[k * sb], accumulated in double with four partial sums."""
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t k = 0
+    if sa == 1 and sb == 1:
+        while k + 4 <= n:
+            s0 += <double>a[k] * b[k]
+            s1 += <double>a[k + 1] * b[k + 1]
+            s2 += <double>a[k + 2] * b[k + 2]
+            s3 += <double>a[k + 3] * b[k + 3]
+            k += 4
+    else:
+        while k + 4 <= n:
+            s0 += <double>a[k * sa] * b[k * sb]
+            s1 += <double>a[(k + 1) * sa] * b[(k + 1) * sb]
+            s2 += <double>a[(k + 2) * sa] * b[(k + 2) * sb]
+            s3 += <double>a[(k + 3) * sa] * b[(k + 3) * sb]
+            k += 4
+    while k < n:
+        s0 += <double>a[k * sa] * b[k * sb]
+        k += 1
+    return <floating>((s0 + s1) + (s2 + s3))
+
+
+cdef void dot_kernel(Py_ssize_t nbatch, Py_ssize_t n,
+                     const floating* a, Py_ssize_t a_b, Py_ssize_t a_k,
+                     const floating* b, Py_ssize_t b_b, Py_ssize_t b_k,
+                     floating* out, int nthreads) noexcept nogil:
+    """out[i] = sum_k a[i * a_b + k * a_k] * b[i * b_b + k * b_k]"""
+    cdef Py_ssize_t i
+    if nthreads > 1:
+        for i in prange(nbatch, schedule="static", num_threads=nthreads):
+            out[i] = _dot1(n, a + i * a_b, a_k, b + i * b_b, b_k)
+    else:
+        for i in range(nbatch):
+            out[i] = _dot1(n, a + i * a_b, a_k, b + i * b_b, b_k)
+
+
+def _dot_operands(a, Py_ssize_t ab, b, Py_ssize_t bb):
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return False
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype:
+        return False
+    if a.dtype != np.float64 and a.dtype != np.float32:
+        return False
+    return a.shape[ab] == b.shape[bb] and a.shape[1 - ab] == b.shape[1 - bb]
+
+
+def dot_wins(a, ab, b, bb):
+    """Whether :func:`batched_dot` is the fastest way to batch this dot.
+
+    The kernel beats ``np.einsum('zk,zk->z')`` on every layout measured in
+    ``benchmarks/`` (docs/performance.rst), so this only checks that the
+    operands are ones it handles: two float32 or float64 ndarrays, each a
+    batch of vectors.
+    """
+    return ab is not None and bb is not None and _dot_operands(a, ab, b, bb)
+
+
+def batched_dot(a, Py_ssize_t ab, b, Py_ssize_t bb):
+    """``out[i] = a[i] . b[i]`` for two batches of vectors; ``ab``/``bb`` is the batch axis.
+
+    ``a`` and ``b`` are float32 or float64 arrays of shape ``[B, n]`` (or
+    ``[n, B]`` with batch axis 1) with any strides.  Returns a new ``[B]``
+    array of the same dtype.
+    """
+    if not _dot_operands(a, ab, b, bb):
+        raise TypeError(
+            f"batched_dot expects two float32/float64 2-D arrays of the same dtype and "
+            f"matching shape, got {a.dtype}{a.shape} and {b.dtype}{b.shape}"
+        )
+    cdef Py_ssize_t sa[2]
+    cdef Py_ssize_t sb[2]
+    cdef cnp.ndarray A = a, B = b
+    if not (_elem_strides(A, sa) and _elem_strides(B, sb)):
+        A, B = np.ascontiguousarray(A), np.ascontiguousarray(B)
+        _elem_strides(A, sa)
+        _elem_strides(B, sb)
+    cdef Py_ssize_t nbatch = A.shape[ab], n = A.shape[1 - ab]
+    cdef cnp.ndarray out = np.empty(nbatch, dtype=A.dtype)
+    cdef int nthreads = _threads_for(nbatch * n)
+    if A.dtype == np.float64:
+        with nogil:
+            dot_kernel(nbatch, n, <const double*>cnp.PyArray_DATA(A), sa[ab], sa[1 - ab],
+                       <const double*>cnp.PyArray_DATA(B), sb[bb], sb[1 - bb],
+                       <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            dot_kernel(nbatch, n, <const float*>cnp.PyArray_DATA(A), sa[ab], sa[1 - ab],
+                       <const float*>cnp.PyArray_DATA(B), sb[bb], sb[1 - bb],
+                       <float*>cnp.PyArray_DATA(out), nthreads)
+    return out

@@ -1,0 +1,185 @@
+"""The batch-rule registry: one dict from a NumPy function (or ufunc) to its rule.
+
+A batch rule is a small pure function ::
+
+    rule(args, bdims, *rest, **params) -> (out, out_bdim)
+
+``args`` are the function's operands (its first ``nargs`` positional
+arguments, or all of them when ``nargs`` is None) with every value batched at
+the current level replaced by its physical array; ``bdims`` holds, for each
+operand, the axis of that array that is the batch (an int), or None for an
+operand that is the same for every example.  An operand that is a list or
+tuple of arrays (``np.concatenate``'s first argument) arrives as a list of
+physical arrays with a list of bdims.  ``rest`` and ``params`` are the
+remaining positional and keyword arguments, never batched at this level.
+The rule returns the physical result and its batch axis (None when the result
+is the same for every example); a tuple or list result takes one bdim for all
+of its elements, or a tuple with one per element.
+"""
+
+import inspect
+
+__all__ = [
+    "PerformanceWarning",
+    "NoBatchRule",
+    "register_batch_rule",
+    "has_batch_rule",
+    "refuse",
+    "RULES",
+    "REFUSED",
+    "INPLACE",
+]
+
+
+class PerformanceWarning(UserWarning):
+    """A NumPy function without a batch rule ran once per example in a Python loop."""
+
+
+class NoBatchRule(Exception):
+    """Raised by a rule for a form of call it does not batch; the call runs per example."""
+
+
+class Rule:
+    """A registered rule, with how many leading positional arguments are operands."""
+
+    __slots__ = ("func", "rule", "nargs", "_operand_names")
+
+    def __init__(self, func, rule, nargs):
+        self.func = func
+        self.rule = rule
+        self.nargs = nargs
+        self._operand_names = None
+
+    def operand_names(self):
+        """Names of the operand parameters, for operands passed by keyword."""
+        if self._operand_names is None:
+            try:
+                params = list(inspect.signature(self.func).parameters.values())
+            except (TypeError, ValueError):
+                params = []
+            positional = [
+                p.name
+                for p in params
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            n = len(positional) if self.nargs is None else self.nargs
+            self._operand_names = tuple(positional[:n])
+        return self._operand_names
+
+    def operands_from_keywords(self, args, kwargs):
+        """Move operands given by keyword (``np.clip(x, a_min=lo)``) into ``args``.
+
+        A gap before a keyword operand is filled with that parameter's default.
+        """
+        names = self.operand_names()
+        if not kwargs or not any(name in kwargs for name in names[len(args):]):
+            return args, kwargs
+        params = inspect.signature(self.func).parameters
+        kwargs = dict(kwargs)
+        args = list(args)
+        last = max(i for i, name in enumerate(names) if name in kwargs)
+        for name in names[len(args) : last + 1]:
+            args.append(kwargs.pop(name) if name in kwargs else params[name].default)
+        return tuple(args), kwargs
+
+
+COMPOSITE = -1
+"""``nargs`` of a rule that is the function's own implementation, called on the
+BatchedArrays themselves (see ``defcomposite``)."""
+
+RULES = {}
+"""func -> Rule.  Ufuncs that are absent use the generic elementwise/gufunc rule."""
+
+REFUSED = {}
+"""func -> why it cannot be batched (its result's shape depends on the data)."""
+
+INPLACE = {}
+"""func -> index of the argument it writes into; the fallback checks that target."""
+
+
+def register_batch_rule(func, rule=None, *, nargs=None):
+    """Register ``rule`` as the batch rule of ``func``.
+
+    Use it as a decorator, ``@register_batch_rule(np.foo)``, or call it with
+    the rule.  ``func`` is a NumPy function or ufunc (these dispatch on
+    ``BatchedArray`` by themselves), or any callable wrapped with
+    :func:`vmaprt.per_example`, whose wrapper consults this registry first.
+
+    Parameters
+    ----------
+    func : callable
+        The function being batched.
+    rule : callable, optional
+        ``rule(args, bdims, *rest, **params) -> (out, out_bdim)``; see the
+        module docstring of ``vmaprt._registry``.
+    nargs : int, optional
+        How many leading positional arguments are operands that may be
+        batched.  None (the default) means all positional arguments.  A
+        batched value in the other arguments sends the call to the
+        per-example fallback instead.
+
+    Examples
+    --------
+    >>> import numpy as np, vmaprt
+    >>> def softplus(x):
+    ...     return np.log1p(np.exp(x))
+    >>> softplus = vmaprt.per_example(softplus)
+    >>> @vmaprt.register_batch_rule(softplus)
+    ... def _softplus_rule(args, bdims):
+    ...     (x,), (bdim,) = args, bdims
+    ...     return np.log1p(np.exp(x)), bdim    # elementwise: batch axis unchanged
+    >>> vmaprt.vmap(softplus)(np.zeros((2, 3)))   # [2, 3] -> [2, 3]
+    array([[0.69314718, 0.69314718, 0.69314718],
+           [0.69314718, 0.69314718, 0.69314718]])
+    """
+    if not callable(func):
+        raise TypeError(
+            f"vmap: register_batch_rule expects the function to batch, but got "
+            f"{type(func).__name__} {func!r}; pass a NumPy function such as np.sum"
+        )
+    if nargs is not None and (type(nargs) is not int or nargs < COMPOSITE):
+        raise ValueError(
+            f"vmap: register_batch_rule(nargs=...) expects a non-negative int or None, "
+            f"but got {nargs!r}"
+        )
+
+    def register(rule):
+        if not callable(rule):
+            raise TypeError(
+                f"vmap: register_batch_rule({_name(func)}) expects a callable rule "
+                f"rule(args, bdims, **params) -> (out, out_bdim), but got {rule!r}"
+            )
+        RULES[func] = Rule(func, rule, nargs)
+        REFUSED.pop(func, None)
+        return rule
+
+    return register if rule is None else register(rule)
+
+
+def has_batch_rule(func):
+    """Whether ``func`` runs batched under vmap (True) or per example / refused (False).
+
+    Every NumPy ufunc, and so every ``scipy.special`` ufunc, has one.
+
+    >>> import numpy as np, vmaprt
+    >>> vmaprt.has_batch_rule(np.sum), vmaprt.has_batch_rule(np.exp)
+    (True, True)
+    """
+    import numpy as np
+
+    return func in RULES or isinstance(func, np.ufunc)
+
+
+def refuse(func, reason):
+    """Mark ``func`` as impossible to batch: calling it under vmap raises RuntimeError."""
+    REFUSED[func] = reason
+    RULES.pop(func, None)
+
+
+def _name(func):
+    module = getattr(func, "__module__", None) or ""
+    name = getattr(func, "__name__", None) or repr(func)
+    if module == "numpy" or module.startswith("numpy."):
+        public = [p for p in module.split(".")[1:] if not p.startswith("_") and p != "lib"]
+        return ".".join(["np", *public, name])
+    return name

@@ -1,0 +1,188 @@
+"""Shared helpers for batch rules: where the batch axis goes, and the family registrations.
+
+Values here are physical: an ``np.ndarray`` or a ``BatchedArray`` of an outer
+level (which behaves like an ndarray of its per-example shape).  A bdim of None
+marks a value that is the same for every example.
+"""
+
+import math
+
+import numpy as np
+
+from .._registry import COMPOSITE, register_batch_rule
+
+__all__ = [
+    "not_mapped",
+    "move_to_front",
+    "moveaxis",
+    "bdim_at_front",
+    "batch_size",
+    "ndim_of",
+    "normalize_axis",
+    "normalize_axes",
+    "broadcast_batched",
+    "defelementwise",
+    "defpreserving",
+    "defreducer",
+    "defcomposite",
+]
+
+not_mapped = None
+
+
+def ndim_of(x):
+    """Number of dimensions of a physical value, Python scalars included."""
+    nd = getattr(x, "ndim", None)
+    return np.ndim(x) if nd is None else nd
+
+
+def shape_of(x):
+    s = getattr(x, "shape", None)
+    return np.shape(x) if s is None else s
+
+
+def moveaxis(x, src, dst):
+    """``np.moveaxis`` for one axis, as a view, skipping the no-op."""
+    if src == dst:
+        return x
+    perm = list(range(x.ndim))
+    perm.insert(dst, perm.pop(src))
+    return x.transpose(perm)
+
+
+def move_to_front(x, bdim):
+    return moveaxis(x, bdim, 0)
+
+
+def bdim_at_front(x, bdim, size):
+    """The batch axis of ``x`` first; an unbatched ``x`` is broadcast (a zero-stride view)."""
+    if bdim is None:
+        return np.broadcast_to(x, (size,) + tuple(shape_of(x)))
+    return move_to_front(x, bdim)
+
+
+def batch_size(args, bdims):
+    """Size of the batch, read off the first batched operand."""
+    for a, b in zip(args, bdims):
+        if type(b) is list:
+            n = batch_size(a, b)
+            if n is not None:
+                return n
+        elif b is not None:
+            return a.shape[b]
+    return None
+
+
+def normalize_axis(axis, ndim, name="axis"):
+    """A per-example axis in ``[-ndim, ndim)`` as a non-negative int."""
+    axis = int(axis) if isinstance(axis, np.integer) else axis
+    if type(axis) is not int:
+        raise TypeError(f"{name} must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
+
+
+def normalize_axes(axis, ndim):
+    """An int, a tuple of ints or None (every axis) as a tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(normalize_axis(a, ndim) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError("repeated axis")
+        return axes
+    return (normalize_axis(axis, ndim),)
+
+
+def _pad_after_batch(x, n):
+    """Insert ``n`` size-1 axes after the leading batch axis (a view)."""
+    if n == 0:
+        return x
+    return x.reshape(x.shape[:1] + (1,) * n + tuple(x.shape[1:]))
+
+
+def broadcast_batched(args, bdims, core_ndims=None):
+    """Line operands up for NumPy broadcasting: returns ``(values, out_bdim)``.
+
+    Batched operands get their batch axis first and size-1 axes after it, so
+    their per-example (loop) dimensions meet the unbatched operands', which
+    broadcast from the right as they are.  ``core_ndims`` gives the trailing
+    core dimensions of each operand of a gufunc; they are left alone.  When
+    every batched operand already has the same bdim and the unbatched ones
+    cannot reach it, nothing moves and that bdim is the result's.
+    """
+    if core_ndims is None:
+        core_ndims = (0,) * len(args)
+    loop = [ndim_of(a) - (b is not None) - c for a, b, c in zip(args, bdims, core_ndims)]
+    top = max(loop)
+    batched_bdims = {b for b in bdims if b is not None}
+    if len(batched_bdims) == 1 and not any(core_ndims):
+        (b,) = batched_bdims
+        if all(
+            n == top if bd is not None else n <= top - b for n, bd in zip(loop, bdims)
+        ):
+            return list(args), b
+    out = []
+    for a, b, n in zip(args, bdims, loop):
+        if b is None:
+            out.append(a)
+        else:
+            out.append(_pad_after_batch(move_to_front(a, b), top - n))
+    return out, 0
+
+
+# Family registrations ------------------------------------------------------------
+def defelementwise(func, nargs=None):
+    """``func`` broadcasts its operands elementwise (np.where, np.clip, ...)."""
+
+    def rule(args, bdims, *rest, **kwargs):
+        values, bdim = broadcast_batched(args, bdims)
+        return func(*values, *rest, **kwargs), bdim
+
+    register_batch_rule(func, rule, nargs=nargs)
+
+
+def defpreserving(func):
+    """``func(x, ...)`` works on each element's value and keeps every axis where it is
+    (np.real, np.copy, ``*_like``): the batch axis stays put."""
+
+    def rule(args, bdims, *rest, **kwargs):
+        (x,), (bdim,) = args, bdims
+        return func(x, *rest, **kwargs), bdim
+
+    register_batch_rule(func, rule, nargs=1)
+
+
+def defreducer(func, flat_when_none=False):
+    """``func(a, axis=None, ...)`` reduces or scans per-example axes.
+
+    The batch axis goes first and ``axis`` shifts past it.  ``axis=None``
+    means every per-example axis, or, with ``flat_when_none`` (argmax,
+    cumsum), the flattened example.
+    """
+
+    def rule(args, bdims, axis=None, *rest, **kwargs):
+        (x,), (bdim,) = args, bdims
+        x = move_to_front(x, bdim)
+        nd = x.ndim - 1
+        if axis is None and flat_when_none:
+            keepdims = kwargs.pop("keepdims", False)
+            flat = x.reshape(x.shape[0], math.prod(x.shape[1:]))
+            out = func(flat, 1, *rest, **kwargs)
+            if keepdims:
+                out = out.reshape((out.shape[0],) + (1,) * nd)
+            return out, 0
+        axes = normalize_axes(axis, nd)
+        shifted = tuple(a + 1 for a in axes)
+        if not isinstance(axis, (tuple, list)) and axis is not None:
+            shifted = shifted[0]
+        return func(x, shifted, *rest, **kwargs), 0
+
+    register_batch_rule(func, rule, nargs=1)
+
+
+def defcomposite(func):
+    """``func``'s own NumPy implementation is made of calls that dispatch by themselves
+    (``np.hstack`` is ``atleast_1d`` then ``concatenate``): run it on the BatchedArrays."""
+    register_batch_rule(func, func._implementation, nargs=COMPOSITE)

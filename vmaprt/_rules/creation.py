@@ -1,0 +1,61 @@
+"""``*_like`` creation and copies into arrays.
+
+``np.zeros(shape, like=x)`` and friends are handled where they dispatch, in
+``vmaprt/_batched.py`` (``_dispatch_like``): NumPy calls them with ``x`` as
+``self`` and not among the arguments.
+"""
+
+import numpy as np
+
+from .._batched import unbatched_target_error
+from .._registry import INPLACE, register_batch_rule
+from ._helpers import broadcast_batched, move_to_front, shape_of
+
+
+def _like_rule(func):
+    def rule(args, bdims, *rest, shape=None, **kwargs):
+        (x,), (bdim,) = args, bdims
+        if shape is None:  # same physical shape; the batch axis stays where it is
+            return func(x, *rest, **kwargs), bdim
+        x = move_to_front(x, bdim)
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        return func(x, *rest, shape=shape_of(x)[:1] + shape, **kwargs), 0
+
+    return rule
+
+
+for _f in [np.zeros_like, np.ones_like, np.empty_like]:
+    register_batch_rule(_f, _like_rule(_f), nargs=1)
+
+_empty_like = _like_rule(np.empty_like)
+_full_like_constant = _like_rule(np.full_like)
+
+
+def _full_like(args, bdims, *rest, **kwargs):
+    (x, fill), (bdim, fbdim) = args, bdims
+    if fbdim is None:
+        return _full_like_constant([x], [bdim], fill, *rest, **kwargs)
+    # A batched fill value: a target like x, then each example's fill copied in.
+    if bdim is None:
+        x, bdim = np.broadcast_to(x, (fill.shape[fbdim],) + tuple(shape_of(x))), 0
+    target, tbdim = _empty_like([x], [bdim], *rest, **kwargs)
+    target = move_to_front(target, tbdim)
+    (dst, src), _ = broadcast_batched([target, fill], [0, fbdim])
+    np.copyto(dst, src, casting="unsafe")
+    return target, 0
+
+
+register_batch_rule(np.full_like, _full_like, nargs=2)
+
+
+def _copyto(args, bdims, casting="same_kind", where=True):
+    (dst, src), (dbdim, sbdim) = args, bdims
+    if dbdim is None:
+        raise unbatched_target_error("the destination of np.copyto")
+    (d, s), _ = broadcast_batched([move_to_front(dst, dbdim), src], [0, sbdim])
+    np.copyto(d, s, casting=casting, where=where)
+    return None, None
+
+
+register_batch_rule(np.copyto, _copyto, nargs=2)
+INPLACE[np.copyto] = 0

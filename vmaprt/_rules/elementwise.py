@@ -1,0 +1,164 @@
+"""Every ufunc, with all its methods; gufuncs; and NumPy's elementwise functions."""
+
+import functools
+import re
+
+import numpy as np
+
+from .._batched import register_ufunc_method, unbatched_target_error
+from .._registry import NoBatchRule, register_batch_rule
+from ._helpers import (
+    bdim_at_front,
+    batch_size,
+    broadcast_batched,
+    defelementwise,
+    defpreserving,
+    move_to_front,
+    ndim_of,
+    normalize_axes,
+    normalize_axis,
+    shape_of,
+)
+
+
+@functools.lru_cache(maxsize=None)
+def core_ndims(signature, nin):
+    """Number of core dimensions of each input of a gufunc signature such as ``(m,n),(n)->(m)``."""
+    if signature is None:
+        return (0,) * nin
+    inputs = signature.split("->")[0]
+    return tuple(
+        0 if not group.strip() else len(group.split(","))
+        for group in re.findall(r"\(([^)]*)\)", inputs)
+    )
+
+
+@register_ufunc_method("__call__")
+def _call(ufunc, args, bdims, **kwargs):
+    if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
+        raise NoBatchRule  # core axes placed by the caller
+    values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
+    return ufunc(*values, **kwargs), bdim
+
+
+def _matmul(args, bdims, **kwargs):
+    """np.matmul.  A per-example vector becomes a [1, k] row (left) or a [k, 1] column
+    (right) first, so that the batch axis is never read as a matrix axis."""
+    if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
+        raise NoBatchRule
+    (a, b), (ab, bb) = args, bdims
+    a_vec = ndim_of(a) - (ab is not None) == 1
+    b_vec = ndim_of(b) - (bb is not None) == 1
+    if a_vec:
+        a = np.expand_dims(a, 0) if ab is None else np.expand_dims(move_to_front(a, ab), 1)
+        ab = None if ab is None else 0
+    if b_vec:
+        b = np.expand_dims(b, 1) if bb is None else np.expand_dims(move_to_front(b, bb), 2)
+        bb = None if bb is None else 0
+    values, bdim = broadcast_batched([a, b], [ab, bb], (2, 2))
+    out = np.matmul(*values, **kwargs)
+    if a_vec and b_vec:
+        out = out[..., 0, 0]
+    elif a_vec:
+        out = out[..., 0, :]
+    elif b_vec:
+        out = out[..., 0]
+    return out, bdim
+
+
+register_batch_rule(np.matmul, _matmul, nargs=2)
+
+
+@register_ufunc_method("reduce")
+def _reduce(ufunc, args, bdims, axis=0, where=True, **kwargs):
+    (x,), (bdim,) = args, bdims
+    if type(where) is tuple:  # a batched where= arrives as (value, bdim)
+        mask, mbdim = where
+        size = batch_size([x, mask], [bdim, mbdim])
+        x, where = broadcast_batched(
+            [bdim_at_front(x, bdim, size), bdim_at_front(mask, mbdim, size)], [0, 0]
+        )[0]
+        bdim = 0
+    x = move_to_front(x, bdim)
+    axes = normalize_axes(axis, x.ndim - 1)
+    return ufunc.reduce(x, tuple(a + 1 for a in axes), where=where, **kwargs), 0
+
+
+@register_ufunc_method("accumulate")
+def _accumulate(ufunc, args, bdims, axis=0, **kwargs):
+    (x,), (bdim,) = args, bdims
+    x = move_to_front(x, bdim)
+    return ufunc.accumulate(x, normalize_axis(axis, x.ndim - 1) + 1, **kwargs), 0
+
+
+@register_ufunc_method("reduceat")
+def _reduceat(ufunc, args, bdims, axis=0, **kwargs):
+    (x, indices), (bdim, ibdim) = args, bdims
+    if ibdim is not None:
+        raise NoBatchRule  # batched segment boundaries
+    x = move_to_front(x, bdim)
+    return ufunc.reduceat(x, indices, normalize_axis(axis, x.ndim - 1) + 1, **kwargs), 0
+
+
+@register_ufunc_method("outer")
+def _outer(ufunc, args, bdims, **kwargs):
+    """``ufunc.outer(a, b)`` is ``ufunc(a[..., None, ...], b)``: ``a``'s axes, then ``b``'s."""
+    (a, b), (ab, bb) = args, bdims
+    if ab is not None:
+        a, ab = move_to_front(a, ab), 0
+    nb = ndim_of(b) - (bb is not None)
+    a = np.reshape(a, tuple(shape_of(a)) + (1,) * nb)
+    values, bdim = broadcast_batched([a, b], [ab, bb])
+    return ufunc(*values, **kwargs), bdim
+
+
+@register_ufunc_method("at")
+def _at(ufunc, args, bdims, **kwargs):
+    """In-place ``ufunc.at(a, indices[, b])`` into a batched ``a``, one example at a time
+    (unbuffered repeated indices make it a scatter per example)."""
+    a, indices, *b = args
+    abdim, ibdim, *bbdim = bdims
+    if abdim is None:
+        raise unbatched_target_error(f"the array that np.{ufunc.__name__}.at writes into")
+    a = move_to_front(a, abdim)
+    size = a.shape[0]
+    if ibdim is not None:
+        indices = move_to_front(indices, ibdim)
+    b = [bdim_at_front(b[0], bbdim[0], size)] if b else []
+    for i in range(size):
+        ufunc.at(a[i], indices[i] if ibdim is not None else indices, *(v[i] for v in b))
+    return None, None
+
+
+# Elementwise NumPy functions ----------------------------------------------------------
+def _where(args, bdims, *rest):
+    if len(args) == 1:
+        raise RuntimeError(
+            "vmap: np.where(condition) with one argument returns the indices where the "
+            "condition holds, whose number differs between examples, so it cannot be "
+            "batched. Use the three-argument form np.where(condition, x, y)."
+        )
+    values, bdim = broadcast_batched(args, bdims)
+    return np.where(*values), bdim
+
+
+register_batch_rule(np.where, _where)
+
+
+def _clip(args, bdims, *rest, **kwargs):
+    args = [None if a is np._NoValue else a for a in args]
+    for key in ("min", "max"):
+        if kwargs.get(key, np._NoValue) is np._NoValue:
+            kwargs.pop(key, None)
+    values, bdim = broadcast_batched(args, bdims)
+    return np.clip(*values, *rest, **kwargs), bdim
+
+
+register_batch_rule(np.clip, _clip, nargs=3)
+
+defelementwise(np.isclose, nargs=2)
+for _f in [np.nan_to_num, np.real_if_close, np.sinc, np.i0, np.angle]:
+    defelementwise(_f, nargs=1)
+
+for _f in [np.real, np.imag, np.iscomplex, np.isreal, np.round, np.around, np.fix, np.copy]:
+    defpreserving(_f)

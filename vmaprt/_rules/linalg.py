@@ -1,0 +1,151 @@
+"""Products: dot, vdot, inner, outer, einsum, tensordot.
+
+Most of them become one ``np.einsum`` call with a fresh subscript letter for the
+batch axis, which reads any strides without a copy.  The cases that have a
+faster expression (a BLAS matmul against an unbatched operand, the compiled
+batched dot) take it.
+"""
+
+import math
+import string
+
+import numpy as np
+
+from .. import _core
+from .._registry import NoBatchRule, register_batch_rule
+from ._helpers import bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
+
+_LETTERS = string.ascii_letters
+
+
+def _batched_einsum(subscripts, operands, bdims, **kwargs):
+    """``np.einsum(subscripts, *operands)`` per example, batched: returns ``(out, 0)``.
+
+    ``subscripts`` is the per-example expression, always with an explicit ``->``.
+    """
+    inputs, output = subscripts.split("->")
+    z = next(c for c in _LETTERS if c not in subscripts)
+    terms = [z + s if b is not None else s for s, b in zip(inputs.split(","), bdims)]
+    values = [move_to_front(x, b) if b is not None else x for x, b in zip(operands, bdims)]
+    return np.einsum(",".join(terms) + "->" + z + output, *values, **kwargs), 0
+
+
+def _dot_subscripts(na, nb):
+    """Per-example einsum expression of ``np.dot`` for operands of rank ``na``, ``nb`` >= 1."""
+    la, lb = _LETTERS[:na], list(_LETTERS[na : na + nb])
+    lb[-2 if nb >= 2 else -1] = la[-1]
+    free_b = [c for i, c in enumerate(lb) if i != (nb - 2 if nb >= 2 else nb - 1)]
+    return f"{la},{''.join(lb)}->{la[:-1]}{''.join(free_b)}"
+
+
+def _dot(args, bdims):
+    (a, b), (ab, bb) = args, bdims
+    na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if na == 0 or nb == 0:
+        values, bdim = broadcast_batched([a, b], [ab, bb])
+        return np.multiply(*values), bdim
+    if na == 1 and nb == 1 and ab is not None and bb is not None:
+        return _batched_vector_dot(a, ab, b, bb), 0
+    if bb is None and nb <= 2:  # [B, ..., k] @ [k(, m)]: one matmul (BLAS)
+        return np.matmul(move_to_front(a, ab), b), 0
+    return _batched_einsum(_dot_subscripts(na, nb), [a, b], [ab, bb])
+
+
+def _batched_vector_dot(a, ab, b, bb):
+    """``out[i] = sum_k a[i, k] * b[i, k]`` for any batch axes ``ab``, ``bb``."""
+    if _core.dot_wins(a, ab, b, bb):
+        return _core.batched_dot(a, ab, b, bb)
+    return np.einsum("zk,zk->z", move_to_front(a, ab), move_to_front(b, bb))
+
+
+register_batch_rule(np.dot, _dot, nargs=2)
+
+
+def _flat(x, bdim, size):
+    """Each example raveled: ``[B, n]``."""
+    x = bdim_at_front(x, bdim, size)
+    return np.reshape(x, (size, math.prod(shape_of(x)[1:])))
+
+
+def _vdot(args, bdims):
+    (a, b), (ab, bb) = args, bdims
+    size = (a.shape[ab] if ab is not None else b.shape[bb])
+    fa, fb = _flat(a, ab, size), _flat(b, bb, size)
+    if np.iscomplexobj(fa):
+        return np.vecdot(fa, fb), 0  # vecdot conjugates its first argument, as vdot does
+    return _batched_vector_dot(fa, 0, fb, 0), 0
+
+
+register_batch_rule(np.vdot, _vdot, nargs=2)
+
+
+def _inner(args, bdims):
+    (a, b), (ab, bb) = args, bdims
+    na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if na == 0 or nb == 0:
+        values, bdim = broadcast_batched([a, b], [ab, bb])
+        return np.multiply(*values), bdim
+    if na == 1 and nb == 1 and ab is not None and bb is not None:
+        return _batched_vector_dot(a, ab, b, bb), 0
+    if bb is None and nb <= 2:  # [B, ..., k] against [k] or [m, k]: one matmul (BLAS)
+        return np.matmul(move_to_front(a, ab), np.swapaxes(b, -1, -2) if nb == 2 else b), 0
+    la, lb = _LETTERS[:na], _LETTERS[na : na + nb - 1] + _LETTERS[na - 1]
+    return _batched_einsum(f"{la},{lb}->{la[:-1]}{lb[:-1]}", [a, b], [ab, bb])
+
+
+register_batch_rule(np.inner, _inner, nargs=2)
+
+
+def _outer(args, bdims):
+    (a, b), (ab, bb) = args, bdims
+    size = a.shape[ab] if ab is not None else b.shape[bb]
+    fa = _flat(a, ab, size) if ab is not None else np.ravel(a)  # [B?, n]
+    fb = _flat(b, bb, size) if bb is not None else np.ravel(b)  # [B?, m]
+    front = [None if ab is None else 0, None if bb is None else 0]
+    values, bdim = broadcast_batched([np.expand_dims(fa, -1), fb], front)
+    return np.multiply(*values), bdim
+
+
+register_batch_rule(np.outer, _outer, nargs=2)
+
+
+def _einsum(args, bdims, **kwargs):
+    if not args or not isinstance(args[0], str) or bdims[0] is not None:
+        raise NoBatchRule  # the interleaved form einsum(a, [0, 1], b, [1, 2])
+    subscripts, operands, op_bdims = args[0].replace(" ", ""), args[1:], bdims[1:]
+    if "->" not in subscripts:  # implicit output: labels seen once, in order; '...' first
+        labels = subscripts.replace(".", "").replace(",", "")
+        once = sorted(c for c in set(labels) if labels.count(c) == 1)
+        subscripts += "->" + ("..." if "..." in subscripts else "") + "".join(once)
+    return _batched_einsum(subscripts, operands, op_bdims, **kwargs)
+
+
+register_batch_rule(np.einsum, _einsum)
+
+
+def _tensordot(args, bdims, axes=2):
+    (a, b), (ab, bb) = args, bdims
+    na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if isinstance(axes, (int, np.integer)):
+        a_axes, b_axes = list(range(na - axes, na)), list(range(axes))
+    else:
+        a_axes, b_axes = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
+    a_axes = [normalize_axis(x, na) for x in a_axes]
+    b_axes = [normalize_axis(x, nb) for x in b_axes]
+    if len(a_axes) != len(b_axes):
+        raise ValueError("shape-mismatch for sum")
+    if ab is None or bb is None:  # one batched operand: a single BLAS tensordot
+        if ab is not None:
+            return np.tensordot(move_to_front(a, ab), b, ([x + 1 for x in a_axes], b_axes)), 0
+        out = np.tensordot(a, move_to_front(b, bb), (a_axes, [x + 1 for x in b_axes]))
+        return out, na - len(a_axes)
+    la, lb = list(_LETTERS[:na]), list(_LETTERS[na : na + nb])
+    for x, y in zip(a_axes, b_axes):
+        lb[y] = la[x]
+    free = [c for i, c in enumerate(la) if i not in a_axes] + [
+        c for i, c in enumerate(lb) if i not in b_axes
+    ]
+    return _batched_einsum(f"{''.join(la)},{''.join(lb)}->{''.join(free)}", [a, b], [ab, bb])
+
+
+register_batch_rule(np.tensordot, _tensordot, nargs=2)
