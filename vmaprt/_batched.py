@@ -201,6 +201,9 @@ class BatchedArray(NDArrayOperatorsMixin):
     def __deepcopy__(self, memo):
         return np.copy(self)
 
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        return np.clip(self, min, max, out=out, **kwargs)
+
     def fill(self, value):
         self[...] = value
 
@@ -224,7 +227,7 @@ for _method, _func in [
     ("all", np.all), ("argmin", np.argmin), ("argmax", np.argmax),
     ("cumsum", np.cumsum), ("cumprod", np.cumprod), ("dot", np.dot),
     ("swapaxes", np.swapaxes), ("squeeze", np.squeeze), ("ravel", np.ravel),
-    ("clip", np.clip), ("round", np.round), ("conj", np.conj),
+    ("round", np.round), ("conj", np.conj),
     ("conjugate", np.conjugate), ("repeat", np.repeat), ("take", np.take),
     ("argsort", np.argsort), ("trace", np.trace), ("diagonal", np.diagonal),
     ("nonzero", np.nonzero), ("searchsorted", np.searchsorted),

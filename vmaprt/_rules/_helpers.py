@@ -165,6 +165,12 @@ def defreducer(func, flat_when_none=False):
     def rule(args, bdims, axis=None, *rest, **kwargs):
         (x,), (bdim,) = args, bdims
         x = move_to_front(x, bdim)
+        if x.shape[0] == 0 and x.size == 0 and math.prod(x.shape[1:]):
+            # Some NumPy reductions (median, quantiles) cannot reshape an empty batch:
+            # reduce one example of zeros for the result's shape and dtype, keep none of it.
+            one = np.zeros_like(x, shape=(1,) + tuple(x.shape[1:]))
+            out, out_bdim = rule([one], [0], axis, *rest, **kwargs)
+            return out[:0], out_bdim
         nd = x.ndim - 1
         if axis is None and flat_when_none:
             keepdims = kwargs.pop("keepdims", False)

@@ -48,14 +48,17 @@ def _full_like(args, bdims, *rest, **kwargs):
 register_batch_rule(np.full_like, _full_like, nargs=2)
 
 
-def _copyto(args, bdims, casting="same_kind", where=True):
-    (dst, src), (dbdim, sbdim) = args, bdims
+def _copyto(args, bdims):
+    dst, src, casting, where = (args + [np._NoValue] * 2)[:4]
+    dbdim, sbdim, _, wbdim = (bdims + [None] * 2)[:4]
     if dbdim is None:
         raise unbatched_target_error("the destination of np.copyto")
-    (d, s), _ = broadcast_batched([move_to_front(dst, dbdim), src], [0, sbdim])
-    np.copyto(d, s, casting=casting, where=where)
+    casting = "same_kind" if casting is np._NoValue else casting
+    where = True if where is np._NoValue else where
+    (d, s, w), _ = broadcast_batched([move_to_front(dst, dbdim), src, where], [0, sbdim, wbdim])
+    np.copyto(d, s, casting=casting, where=w)
     return None, None
 
 
-register_batch_rule(np.copyto, _copyto, nargs=2)
+register_batch_rule(np.copyto, _copyto, nargs=4)
 INPLACE[np.copyto] = 0

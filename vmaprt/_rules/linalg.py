@@ -71,7 +71,7 @@ def _vdot(args, bdims):
     (a, b), (ab, bb) = args, bdims
     size = (a.shape[ab] if ab is not None else b.shape[bb])
     fa, fb = _flat(a, ab, size), _flat(b, bb, size)
-    if np.iscomplexobj(fa):
+    if fa.dtype.kind == "c":
         return np.vecdot(fa, fb), 0  # vecdot conjugates its first argument, as vdot does
     return _batched_vector_dot(fa, 0, fb, 0), 0
 

@@ -193,5 +193,6 @@ register_batch_rule(np.atleast_2d, _atleast(2))
 register_batch_rule(np.atleast_3d, _atleast(3))
 
 # Functions whose NumPy implementation is made of calls that dispatch by themselves.
-for _f in [np.shape, np.ndim, np.size, np.hstack, np.vstack, np.dstack]:
+for _f in [np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj, np.hstack, np.vstack,
+           np.dstack]:  # fmt: skip
     defcomposite(_f)
