@@ -305,9 +305,8 @@ def test_rule_nested_with_captured_outer_values(case):
 
 def test_every_rule_has_a_case():
     covered = {f for case in CASES for f in case.funcs}
-    missing = [
-        _registry._name(f) for f in _registry.RULES if f not in covered and not isinstance(f, np.ufunc)
-    ]
+    numpy_funcs = [f for f in _registry.RULES if getattr(f, "__module__", "").startswith("numpy")]
+    missing = [_registry._name(f) for f in numpy_funcs if f not in covered and not isinstance(f, np.ufunc)]
     assert not missing, f"rules without a case in tests/test_rules.py: {missing}"
 
 

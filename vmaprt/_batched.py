@@ -244,7 +244,9 @@ def _data_dependent(what):
         f"vmap: {what} needs the value of a single example, but inside vmap the "
         f"function runs on the whole batch at once, so data-dependent control flow "
         f"cannot be batched. Express the choice with np.where(cond, a, b), or wrap "
-        f"the code that needs it in vmaprt.per_example(...)."
+        f"the code that needs it in vmaprt.per_example(...). (NumPy also converts "
+        f"a value this way when it is written into one element of an unbatched "
+        f"array, z[i] = x: create z with np.zeros_like(x) or like=x instead.)"
     )
 
 

@@ -61,4 +61,7 @@ def _copyto(args, bdims):
 
 
 register_batch_rule(np.copyto, _copyto, nargs=4)
-INPLACE[np.copyto] = 0
+
+# Functions that write into their first argument: the fallback checks it is batched.
+for _f in [np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis]:
+    INPLACE[_f] = 0

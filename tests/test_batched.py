@@ -1,0 +1,367 @@
+"""BatchedArray: per-example metadata, operators, methods, like=, in-place writes,
+refusals, the per-example fallback and per_example."""
+
+import operator
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import vmaprt
+from vmaprt import BatchedArray, PerformanceWarning, vmap
+
+from conftest import assert_matches, loop
+
+
+def inspect_inside(x, in_dims=0):
+    seen = {}
+
+    def f(a):
+        seen["a"] = a
+        seen.update(
+            type=type(a), shape=a.shape, ndim=a.ndim, size=a.size, len=len(a), dtype=a.dtype,
+            itemsize=a.itemsize, nbytes=a.nbytes,
+        )
+        return a
+
+    vmap(f, in_dims=in_dims)(x)
+    return seen
+
+
+def test_per_example_metadata():
+    seen = inspect_inside(np.ones((5, 3, 4), dtype=np.float32), in_dims=1)
+    assert seen["type"] is BatchedArray
+    assert (seen["shape"], seen["ndim"], seen["size"], seen["len"]) == ((5, 4), 2, 20, 5)
+    assert seen["dtype"] == np.float32 and seen["itemsize"] == 4 and seen["nbytes"] == 80
+
+
+def test_transposes_real_imag_and_iteration(rng):
+    z = rng.standard_normal((3, 2, 4)) + 1j * rng.standard_normal((3, 2, 4))
+    f = lambda a: (a.T, a.mT, a.real, a.imag, sum(row for row in a), np.stack(list(a)))  # noqa: E731
+    assert_matches(vmap(f)(z), loop(f, [z], (0,)))
+
+
+def test_mT_needs_two_dims():
+    with pytest.raises(ValueError, match=r"vmap: matrix transpose \.mT needs at least 2 dimensions"):
+        vmap(lambda a: a.mT)(np.ones((2, 3)))
+
+
+def test_len_and_iter_of_0d():
+    with pytest.raises(TypeError, match="len"):
+        vmap(lambda a: len(a))(np.ones(3))
+    with pytest.raises(TypeError, match="iteration"):
+        vmap(lambda a: list(a))(np.ones(3))
+
+
+def test_repr_shows_per_example_shape():
+    seen = inspect_inside(np.ones((2, 3)))
+    assert repr(seen["a"]).startswith("BatchedArray(shape=(3,), dtype=float64, bdim=0, level=1, escaped")
+
+
+BINARY = [operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv,
+          operator.mod, operator.pow, operator.lt, operator.le, operator.eq, operator.ne,
+          operator.gt, operator.ge, divmod]  # fmt: skip
+
+
+@pytest.mark.parametrize("op", BINARY, ids=lambda o: o.__name__)
+def test_binary_operators_both_sides(rng, op):
+    x, y = rng.random((4, 3)) + 0.5, rng.random(3) + 0.5
+    for f in (lambda a, b: op(a, b), lambda a, b: op(b, a)):
+        assert_matches(vmap(f, in_dims=(0, None))(x, y), loop(f, [x, y], (0, None)))
+
+
+def test_matmul_and_bitwise_and_unary_operators(rng):
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    i = rng.integers(0, 8, (4, 3))
+    f = lambda a, w, i: (a @ w, w.T @ a, -a, +a, abs(a), ~i, i & 3, i | 1, i ^ 5, i << 1, i >> 1)  # noqa: E731
+    assert_matches(vmap(f, in_dims=(0, None, 0))(x, w, i), loop(f, [x, w, i], (0, None, 0)))
+
+
+@pytest.mark.parametrize("op", ["+=", "-=", "*=", "/=", "**=", "//=", "%="])
+def test_inplace_operators_mutate_the_callers_array(rng, op):
+    x = rng.random((4, 3)) + 1.0
+    y = rng.random(3) + 1.0
+    want = x.copy()
+    exec(f"want {op} y")
+
+    def f(a, b):
+        exec(f"a {op} b")
+        return a
+
+    out = vmap(f, in_dims=(1, None))(x.T, y)  # a transposed view of x: writes go to x
+    assert_matches(out, want.T[:, :].T.T if False else want)
+    assert_matches(x, want)
+
+
+def test_inplace_with_batched_value_into_batched_target(rng):
+    x, y = rng.random((4, 3)), rng.random((4, 3))
+    want = x + y
+
+    def f(a, b):
+        a += b
+        return a
+
+    vmap(f)(x, y)
+    assert_matches(x, want)
+
+
+def test_ufunc_out_and_where(rng):
+    x = rng.standard_normal((4, 3))
+
+    def f(a):
+        out = np.zeros_like(a)
+        np.exp(a, out=out, where=a > 0)
+        return out
+
+    assert_matches(vmap(f)(x), loop(f, [x], (0,)))
+
+
+@pytest.mark.parametrize(
+    "method, call",
+    [
+        ("sum", lambda a: a.sum(axis=1)), ("mean", lambda a: a.mean()), ("std", lambda a: a.std(0)),
+        ("var", lambda a: a.var(ddof=1)), ("min", lambda a: a.min(1)), ("max", lambda a: a.max()),
+        ("prod", lambda a: a.prod(0)), ("any", lambda a: (a > 0).any(1)), ("all", lambda a: (a > -9).all()),
+        ("argmin", lambda a: a.argmin(1)), ("argmax", lambda a: a.argmax()), ("cumsum", lambda a: a.cumsum(1)),
+        ("cumprod", lambda a: a.cumprod()), ("dot", lambda a: a.dot(a.T)), ("reshape", lambda a: a.reshape(4, 3)),
+        ("reshape2", lambda a: a.reshape((-1,))), ("transpose", lambda a: a.transpose()),
+        ("transpose2", lambda a: a.transpose(1, 0)), ("swapaxes", lambda a: a.swapaxes(0, 1)),
+        ("squeeze", lambda a: a[None].squeeze()), ("ravel", lambda a: a.ravel()), ("flatten", lambda a: a.flatten()),
+        ("astype", lambda a: a.astype(np.float32)), ("copy", lambda a: a.copy()), ("clip", lambda a: a.clip(-0.1, 0.1)),
+        ("round", lambda a: a.round(1)), ("conj", lambda a: a.conj()), ("conjugate", lambda a: a.conjugate()),
+        ("repeat", lambda a: a.repeat(2, axis=0)), ("take", lambda a: a.take([0, 2], axis=1)),
+        ("trace", lambda a: a[:3, :3].trace()), ("diagonal", lambda a: a.diagonal()),
+    ],
+)
+def test_methods(rng, method, call):
+    x = rng.standard_normal((5, 3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerformanceWarning)  # rules for some come with the coverage work
+        got = vmap(call)(x)
+    assert_matches(got, loop(call, [x], (0,)))
+
+
+def test_fill_and_sort_in_place(rng):
+    x = rng.standard_normal((4, 5))
+    want = np.sort(x, axis=-1)
+
+    def f(a):
+        b = a.copy()
+        b.sort()
+        c = np.empty_like(a)
+        c.fill(2.0)
+        return b, c
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerformanceWarning)
+        b, c = vmap(f)(x)
+    assert_matches(b, want)
+    assert_matches(c, np.full_like(x, 2.0))
+
+
+# like= creation -----------------------------------------------------------------------------
+def test_like_creation_is_batched_and_writable(rng):
+    x = rng.standard_normal((4, 3))
+
+    def f(a):
+        z = np.zeros(3, like=a)
+        z += a
+        o = np.ones((2,), like=a)
+        e = np.full(3, 2.0, like=a)
+        r = np.arange(3, like=a)
+        i = np.eye(2, like=a)
+        return z, o, e, r, i
+
+    z, o, e, r, i = vmap(f)(x)
+    assert_matches(z, x)
+    assert_matches(o, np.ones((4, 2)))
+    assert_matches(e, np.full((4, 3), 2.0))
+    assert_matches(r, np.tile(np.arange(3), (4, 1)))
+    assert_matches(i, np.tile(np.eye(2), (4, 1, 1)))
+
+
+def test_like_full_with_batched_fill_and_array_of_batched(rng):
+    x = rng.standard_normal((4, 3))
+    f = lambda a: (np.full(2, a[0], like=a), np.array([a[0], a[1]], like=a), np.asarray(a, like=a))  # noqa: E731
+    assert_matches(vmap(f)(x), loop(lambda a: (np.full(2, a[0]), np.array([a[0], a[1]]), np.asarray(a)), [x], (0,)))
+
+
+def test_like_in_nested_vmap_is_batched_at_both_levels(rng):
+    x = rng.standard_normal((2, 3, 4))
+
+    def inner(a):
+        z = np.zeros(4, like=a)
+        z += a
+        return z
+
+    assert_matches(vmap(vmap(inner))(x), x)
+
+
+# What a batch refuses -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "f, what",
+    [
+        (lambda a: 1 if a.sum() > 0 else 0, r"bool\(x\)"),
+        (lambda a: bool(a), r"bool\(x\)"),
+        (lambda a: float(a), r"float\(x\)"),
+        (lambda a: int(a), r"int\(x\)"),
+        (lambda a: complex(a), r"complex\(x\)"),
+        (lambda a: operator.index(a), r"operator.index\(x\)"),
+        (lambda a: [0, 1][a], r"operator.index\(x\)"),
+        (lambda a: a.item(), r"x.item\(\)"),
+        (lambda a: a.tolist(), r"x.tolist\(\)"),
+    ],
+)
+def test_data_dependent_control_flow_is_refused(f, what):
+    with pytest.raises(RuntimeError, match=r"^vmap: " + what + r".*np.where\(cond, a, b\).*vmaprt.per_example"):
+        vmap(f)(np.ones((3,)) if "index" not in what else np.ones(3, dtype=int))
+
+
+def test_asarray_is_refused_with_the_ways_out():
+    with pytest.raises(RuntimeError, match=r"^vmap: a BatchedArray was converted to a NumPy array.*"
+                       r"vmaprt.register_batch_rule.*vmaprt.per_example"):
+        vmap(lambda a: np.asarray(a))(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda a, z: operator.iadd(z, a),
+        lambda a, z: np.add(z, a, out=z),
+        lambda a, z: np.copyto(z, a),
+        lambda a, z: z.__setitem__(0, a[0]),
+        lambda a, z: z.__setitem__(slice(None), a),
+    ],
+)
+def test_writing_batched_into_unbatched_is_refused_and_changes_nothing(f):
+    z = np.zeros(3)
+    # z[0] = x: NumPy turns our RuntimeError from float(x) into a ValueError
+    # ("setting an array element with a sequence") and chains ours as its cause.
+    with pytest.raises((RuntimeError, ValueError)) as info:
+        vmap(f, in_dims=(0, None))(np.ones((2, 3)), z)
+    error = info.value if isinstance(info.value, RuntimeError) else info.value.__cause__
+    assert isinstance(error, RuntimeError)
+    assert re.match(
+        r"vmap: .*(cannot write a batched value|converted to a NumPy array|written into one element)"
+        r".*np.zeros_like", str(error), re.S
+    )
+    assert np.array_equal(z, np.zeros(3))
+
+
+def test_inner_vmap_writing_into_an_outer_only_value_is_refused():
+    def outer(x):
+        buf = np.zeros_like(x)
+
+        def inner(y):
+            buf[...] = y  # y varies with the inner batch; buf does not
+            return y
+
+        return vmap(inner)(np.ones((3, 2)) * x[0])
+
+    with pytest.raises(RuntimeError, match=r"cannot write a batched value"):
+        vmap(outer)(np.ones((4, 2)))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [np.nonzero, np.unique, np.argwhere, np.flatnonzero, lambda a: np.where(a > 0), lambda a: a[a > 0]],
+)
+def test_dynamic_shapes_are_refused(f):
+    with pytest.raises(RuntimeError, match=r"^vmap: .*(differ|different)"):
+        vmap(f)(np.ones((2, 3)))
+
+
+def test_escaped_batched_array_is_refused():
+    leaked = []
+    vmap(lambda a: leaked.append(a) or a)(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match=r"^vmap: a BatchedArray was used after the vmap call that created it returned"):
+        leaked[0] + 1
+    with pytest.raises(RuntimeError, match=r"used after"):
+        np.sum(leaked[0])
+    with pytest.raises(RuntimeError, match=r"used after"):
+        leaked[0][0]
+
+
+# The per-example fallback ---------------------------------------------------------------------
+def _no_rule(a):
+    return np.polyval(a, 2.0)  # no batch rule for np.polyval yet: it goes per example
+
+
+def test_fallback_matches_loop_and_warns_naming_the_function(rng):
+    x = rng.standard_normal((4, 3))
+    assert not vmaprt.has_batch_rule(np.polyval)
+    with pytest.warns(PerformanceWarning, match=r"vmap: np.polyval has no batch rule.*register_batch_rule\(np.polyval\)"):
+        got = vmap(_no_rule)(x)
+    assert_matches(got, loop(_no_rule, [x], (0,)))
+
+
+def test_fallback_warns_once_per_function_under_the_default_filter(rng):
+    x = rng.standard_normal((4, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()
+        warnings.simplefilter("default")
+        for _ in range(3):
+            vmap(_no_rule)(x)
+            vmap(lambda a: np.trapezoid(a))(x)
+    messages = [str(w.message) for w in caught if issubclass(w.category, PerformanceWarning)]
+    assert sum("np.polyval" in m for m in messages) == 1
+    assert sum("np.trapezoid" in m for m in messages) == 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            vmap(_no_rule)(x)
+    assert sum(issubclass(w.category, PerformanceWarning) for w in caught) == 3
+
+
+def test_fallback_refuses_size_zero():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerformanceWarning)
+        with pytest.raises(RuntimeError, match=r"vmap: np.polyval has no batch rule.*size 0"):
+            vmap(_no_rule)(np.ones((0, 3)))
+
+
+def test_fallback_nested_and_with_unbatched_args(rng):
+    x, c = rng.standard_normal((2, 3, 4)), rng.standard_normal(4)
+    f = lambda a, c: np.polyval(a, c)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerformanceWarning)
+        got = vmap(vmap(f, in_dims=(0, None)), in_dims=(0, None))(x, c)
+    assert_matches(got, np.stack([np.stack([np.polyval(r, c) for r in m]) for m in x]))
+
+
+def test_fallback_refuses_writing_into_an_unbatched_target():
+    z = np.zeros(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerformanceWarning)
+        with pytest.raises(RuntimeError, match=r"cannot write a batched value into the array that np.put writes into"):
+            vmap(lambda a: np.put(z, [0], a[:1]) or a)(np.ones((2, 3)))
+    assert np.array_equal(z, np.zeros(3))
+
+
+def test_per_example_runs_the_loop_without_warning(rng):
+    import scipy.integrate
+
+    area = vmaprt.per_example(lambda y, dx: scipy.integrate.trapezoid(y, dx=dx))
+    x = rng.standard_normal((3, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = vmap(area, in_dims=(0, None))(x, 0.5)
+        nested = vmap(vmap(lambda y: area(y, 0.5)))(x[:, None, :].repeat(2, 1))
+    assert_matches(got, scipy.integrate.trapezoid(x, dx=0.5, axis=1))
+    assert_matches(nested, np.repeat(got[:, None], 2, 1))
+    assert area(x[0], 0.5) == scipy.integrate.trapezoid(x[0], dx=0.5)  # outside vmap: a plain call
+
+
+def test_per_example_uses_a_registered_rule(rng):
+    calls = []
+    softplus = vmaprt.per_example(lambda x: np.log1p(np.exp(x)))
+
+    @vmaprt.register_batch_rule(softplus)
+    def _rule(args, bdims):
+        calls.append(bdims)
+        return np.log1p(np.exp(args[0])), bdims[0]
+
+    x = rng.standard_normal((4, 3))
+    assert_matches(vmap(softplus, in_dims=1)(x), np.log1p(np.exp(x)).T)
+    assert calls == [[1]]
