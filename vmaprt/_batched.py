@@ -148,11 +148,12 @@ class BatchedArray(NDArrayOperatorsMixin):
         raise RuntimeError(
             "vmap: a BatchedArray was converted to a NumPy array (np.asarray or "
             "__array__). That happens when code that does not dispatch on NumPy's "
-            "protocols receives it, or when a batched value is written into an "
-            "unbatched array. Register a batch rule for the function with "
-            "vmaprt.register_batch_rule(func), run it once per example with "
-            "vmaprt.per_example(func), or create the target with np.zeros_like(x) "
-            "or np.zeros(shape, like=x)."
+            "protocols receives it, when a plain ndarray is indexed by a batched "
+            "index (table[i]: write np.asarray(table, like=i)[i] instead), or when a "
+            "batched value is written into an unbatched array (create the target "
+            "with np.zeros_like(x) or np.zeros(shape, like=x)). For other code, "
+            "register a batch rule with vmaprt.register_batch_rule(func), or run it "
+            "once per example with vmaprt.per_example(func)."
         )
 
     # The two NumPy protocols ----------------------------------------------
@@ -433,6 +434,8 @@ def _dispatch_like(func, args, kwargs, like):
     if level is not None and level is not like.level:
         return fallback(func, args, kwargs, level)
     res = func(*args, **kwargs)
+    if func in _AS_ARRAY:  # no copy: a read-only zero-stride view, e.g. for table[i]
+        return BatchedArray(np.broadcast_to(res, (like.level.size,) + res.shape), 0, like.level)
     # An outer-level ``like.value`` makes the target batched at every level of ``like``.
     value = np.empty((like.level.size,) + res.shape, dtype=res.dtype, like=_like_value(like))
     value[...] = res

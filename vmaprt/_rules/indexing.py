@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from .. import _batched
-from .._registry import INPLACE, NoBatchRule
+from .._registry import COMPOSITE, INPLACE, NoBatchRule, register_batch_rule
 from ._helpers import bdim_at_front, move_to_front, ndim_of, shape_of
 
 INPLACE[operator.setitem] = 0
@@ -99,7 +99,13 @@ def _plan(entries, size):
             shapes.append(s if b is None else s[:b] + s[b + 1 :])
         elif kind == "int":
             shapes.append(())
-    bshape = np.broadcast_shapes(*shapes)
+    try:
+        bshape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError(
+            "shape mismatch: indexing arrays could not be broadcast together with "
+            "shapes " + " ".join(str(s) for s in shapes)
+        ) from None
     nb = len(bshape)
     nres += nb
     if not any(b is not None for _, _, b in entries):
@@ -152,3 +158,24 @@ def _setitem(x, xbdim, key, v, vbdim, size):
 
 _batched._INDEXING["getitem"] = _getitem
 _batched._INDEXING["setitem"] = _setitem
+
+
+def _take(a, indices, axis=None, out=None, mode="raise"):
+    """np.take as indexing, which dispatches even when only ``indices`` is batched
+    (``table[i]`` on a plain ndarray cannot: NumPy converts ``i`` with __array__)."""
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    n = np.shape(a)[axis]
+    if mode == "wrap":
+        indices = np.mod(indices, n)
+    elif mode == "clip":
+        indices = np.clip(indices, 0, n - 1)
+    axis = axis % np.ndim(a) if np.ndim(a) else axis
+    result = _batched.getitem(a, (slice(None),) * axis + (indices,))
+    if out is not None:
+        out[...] = result
+        return out
+    return result
+
+
+register_batch_rule(np.take, _take, nargs=COMPOSITE)

@@ -1,0 +1,176 @@
+"""x[key] and x[key] = v per example, against the loop, for every kind of key."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vmaprt import vmap
+
+from conftest import LAYOUTS, assert_matches, layout, loop
+
+SHAPE = (4, 5, 6)  # per example
+
+KEYS = [
+    0, -1, slice(1, 3), slice(None, None, -2), Ellipsis, None,
+    (0, slice(None)), (Ellipsis, 2), (slice(None), None, 1), (1, Ellipsis, None),
+    np.array([0, 3, 1]), [1, 1, 0], (np.array([0, 2]), np.array([1, 4])),
+    (slice(None), np.array([[0], [2]]), np.array([1, 4, 5])),      # adjacent, after a slice
+    (np.array([0, 2]), slice(1, 4), np.array([1, 5])),             # separated: advanced dims first
+    (0, slice(None), np.array([1, 2])),                             # an int counts as advanced
+    (Ellipsis, np.array([5, 0])), (None, np.array([1, 2]), None),
+    np.triu_indices(4, 1, 5),                                        # a tuple of index arrays
+    np.ones(4, dtype=bool), (slice(None), np.array([True, False, True, False, True])),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", KEYS, ids=repr)
+@pytest.mark.parametrize("kind", ["C", "transposed", "reversed", "broadcast"])
+def test_getitem_constant_key(rng, key, kind):
+    x = layout(rng.standard_normal((3,) + SHAPE), 1, kind)
+    f = lambda a: a[key]  # noqa: E731
+    assert_matches(vmap(f, in_dims=1)(x), loop(f, [x], (1,)))
+
+
+@pytest.mark.parametrize("key", KEYS, ids=repr)
+def test_setitem_constant_key(rng, key):
+    x = rng.standard_normal((3,) + SHAPE)
+    v = rng.standard_normal((3,) + np.empty(SHAPE)[key].shape)
+
+    def f(a, v):
+        a = a.copy()
+        a[key] = v
+        a[key] += 1.0
+        return a
+
+    assert_matches(vmap(f, in_dims=(2, 0))(np.moveaxis(x, 0, 2), v), loop(f, [x, v], (0, 0)))
+    # An unbatched value broadcast into a batched target.
+    assert_matches(vmap(f, in_dims=(0, None))(x, v[0]), loop(f, [x, v[0]], (0, None)))
+
+
+def _batched_index_cases():
+    # (per-example key built from a per-example index array i, index array shape)
+    return [
+        (lambda i: i, (3,)),
+        (lambda i: (i,), (2, 2)),
+        (lambda i: (slice(None), i), (3,)),
+        (lambda i: (i, slice(1, 3)), (2,)),
+        (lambda i: (Ellipsis, i), (3,)),
+        (lambda i: (1, slice(None), i), (3,)),
+        (lambda i: (i, slice(None), np.array([0, 5, 1])), (3,)),
+        (lambda i: (slice(None), i, np.array([[0], [5]])), (3,)),
+        (lambda i: (None, slice(2), i), (2, 1)),
+        (lambda i: (np.array([0, 1]), i), (1,)),
+    ]
+
+
+@pytest.mark.parametrize("make_key, ishape", _batched_index_cases())
+@pytest.mark.parametrize("kind", LAYOUTS)
+def test_batched_index_gathers_per_example(rng, make_key, ishape, kind):
+    x = layout(rng.standard_normal((3,) + SHAPE), 0, kind)
+    idx = layout(rng.integers(0, 4, (3,) + ishape), len(ishape), "C")  # batch axis last
+    f = lambda a, i: a[make_key(i)]  # noqa: E731
+    assert_matches(vmap(f, in_dims=(0, len(ishape)))(x, idx), loop(f, [x, idx], (0, len(ishape))))
+    # A batched index into an unbatched value (captured from an outer vmap, so it dispatches).
+    g = lambda a, i: vmap(lambda j: a[make_key(j)], in_dims=len(ishape))(i)  # noqa: E731
+    want = loop(lambda a: loop(lambda j: a[make_key(j)], [idx], (len(ishape),)), [x], (0,))
+    assert_matches(vmap(g, in_dims=(0, None))(x, idx), want)
+
+
+def test_plain_ndarray_indexed_by_a_batched_index_points_to_asarray_like(rng):
+    table, idx = rng.standard_normal((5, 2)), rng.integers(0, 5, (4, 3))
+    # NumPy converts the index of a plain ndarray with __array__; np.take dispatches on
+    # the table only. np.asarray(table, like=i) is a zero-stride batched view of it.
+    with pytest.raises(RuntimeError, match=r"indexed by a batched index \(table\[i\]: write np.asarray\(table, like=i\)\[i\]"):
+        vmap(lambda i: table[i])(idx)
+    assert_matches(vmap(lambda i: np.asarray(table, like=i)[i])(idx), table[idx])
+    assert_matches(vmap(lambda i: np.take(np.asarray(table, like=i), i, axis=0))(idx), table[idx])
+    for kw in [dict(), dict(axis=1, mode="wrap"), dict(axis=-1, mode="clip")]:
+        t = rng.standard_normal((4, 3, 5))
+        for in_dims in [(0, None), (None, 0), (0, 0)]:
+            if in_dims[0] is None:
+                f = lambda t, i: np.take(np.asarray(t, like=i), i, **kw)  # noqa: E731
+            else:
+                f = lambda t, i: np.take(t, i, **kw)  # noqa: E731
+            args = [t if in_dims[0] is not None else t[0], idx if in_dims[1] is not None else idx[0]]
+            assert_matches(vmap(f, in_dims=in_dims)(*args), loop(f, args, in_dims))
+
+
+@pytest.mark.parametrize("make_key, ishape", _batched_index_cases())
+def test_batched_index_setitem_scatters_per_example(rng, make_key, ishape):
+    x = rng.standard_normal((3,) + SHAPE)
+    idx = rng.integers(0, 4, (3,) + ishape)
+
+    def f(a, i):
+        a = a.copy()
+        a[make_key(i)] = -1.0
+        a[make_key(i)] += a[make_key(i)] * 2
+        return a
+
+    assert_matches(vmap(f)(x, idx), loop(f, [x, idx], (0, 0)))
+
+
+def test_batched_boolean_mask_is_refused():
+    with pytest.raises(RuntimeError, match=r"^vmap: indexing with a batched boolean mask.*np.where"):
+        vmap(lambda a: a[a > 0])(np.ones((2, 3)))
+
+
+def test_too_many_indices():
+    with pytest.raises(IndexError, match="too many indices.*1-dimensional per example"):
+        vmap(lambda a: a[0, 0])(np.ones((2, 3)))
+
+
+def test_setitem_on_a_transposed_view_writes_through(rng):
+    x = rng.standard_normal((4, 3))
+    want = x.copy()
+    want[1, :] = 7.0
+
+    def f(a):
+        a[1] = 7.0
+        return a
+
+    vmap(f)(x.T)  # each example is a column of x, seen through a transposed view
+    assert_matches(x, want)
+
+
+def test_nested_index_by_outer_value(rng):
+    x, i = rng.standard_normal((2, 3, 5)), rng.integers(0, 5, (2, 4))
+
+    def outer(xr, ir):
+        return vmap(lambda row: row[ir])(xr)
+
+    assert_matches(vmap(outer)(x, i), np.stack([x[b][:, i[b]] for b in range(2)]))
+
+
+def _basic_keys(ndim):
+    entry = st.one_of(
+        st.integers(-4, 3),
+        st.builds(slice, st.one_of(st.none(), st.integers(-5, 5)), st.one_of(st.none(), st.integers(-5, 5)),
+                  st.one_of(st.none(), st.sampled_from([1, 2, -1, -3]))),
+        st.none(),
+        st.lists(st.integers(-4, 3), min_size=1, max_size=3).map(np.array),
+    )
+    return st.lists(entry, min_size=1, max_size=ndim).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(key=_basic_keys(3), in_dim=st.integers(0, 3), batched_index=st.booleans())
+def test_random_keys_match_the_loop(key, in_dim, batched_index):
+    rng = np.random.default_rng(0)
+    x = np.moveaxis(rng.standard_normal((2, 4, 4, 4)), 0, in_dim)
+    try:
+        want = loop(lambda a: a[key], [x], (in_dim,))
+    except IndexError:
+        with pytest.raises(IndexError):
+            vmap(lambda a: a[key], in_dims=in_dim)(x)
+        return
+    assert_matches(vmap(lambda a: a[key], in_dims=in_dim)(x), want)
+    arrays = [j for j, k in enumerate(key) if isinstance(k, np.ndarray)]
+    if batched_index and arrays:  # the first index array differs per example
+        j = arrays[0]
+        idx = np.stack([key[j], key[j][::-1]])
+
+        def g(a, i):
+            return a[key[:j] + (i,) + key[j + 1 :]]
+
+        assert_matches(vmap(g, in_dims=(in_dim, 0))(x, idx), loop(g, [x, idx], (in_dim, 0)))
