@@ -96,6 +96,7 @@ CASES = [
     c(np.add.at, lambda x, i: _at(x, i), [(5,), (3,)], (F,), unbatched=[False, True], id="ufunc_at", capture=False),
     # reductions
     c((np.sum, np.mean, np.prod), lambda x: (np.sum(x), x.mean(axis=0), np.prod(x, axis=-1, keepdims=True)), [(3, 4)], (F, F32, C)),
+    c((np.sum, np.max, np.mean), lambda x, m: (np.sum(x, where=m > 0), x.max(axis=0, where=m > 0, initial=-9), np.mean(x, axis=1, where=x > m)), [(3, 4), (4,)], id="masked_reductions"),
     c((np.min, np.max, np.amin, np.amax, np.ptp), lambda x: (x.min(1), np.max(x, axis=(0, 1)), np.amin(x, 0), np.amax(x), np.ptp(x, 1)), [(3, 4)], (F, I)),
     c((np.any, np.all, np.count_nonzero), lambda x: (np.any(x > 0, axis=0), (x > -1).all(), np.count_nonzero(x > 0, axis=1)), [(3, 4)], (F, I)),
     c((np.std, np.var), lambda x: (x.std(), np.var(x, axis=1, ddof=1)), [(3, 4)], (F, F32, C)),
@@ -159,6 +160,8 @@ CASES = [
     # NumPy dispatches full_like on its first argument only, so that one must be batched.
     c(np.full_like, lambda x, v: (np.full_like(x, 7), np.full_like(x, v), np.full_like(x, v, shape=(2, 2))), [(2, 3), ()], (F, I), unbatched=[False, True]),
     c(np.copyto, lambda x, y: _copyto(x, y), [(2, 3), (3,)], unbatched=[True, True]),
+    # indexing functions (x[key] itself is tested in tests/test_indexing.py)
+    c(np.take, lambda x, i: (np.take(x, (np.abs(i) * 2).astype(int) % 4, axis=1), x.take([0, -1])), [(3, 4), (2,)], unbatched=[False, True]),
 ]
 
 

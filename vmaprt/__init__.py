@@ -8,13 +8,23 @@ it over a whole batch, through batch rules and compiled strided kernels.
 array([4., 4., 4.])
 """
 
-from . import _core  # the compiled kernels: importing vmaprt fails loudly without them
-from . import _rules  # noqa: F401  (registers every batch rule)
-from . import tree
-from ._api import vmap
-from ._batched import BatchedArray, per_example
-from ._core import get_num_threads, set_num_threads
-from ._registry import PerformanceWarning, has_batch_rule, register_batch_rule
+import os
+
+# Note [OpenMP wait policy]
+#     By default OpenMP worker threads spin after a parallel loop, waiting for
+#     the next one.  On a 2-core machine they then starve NumPy's BLAS threads:
+#     a batched dot followed by a matrix product took 9.4 ms instead of 0.5 ms.
+#     "passive" makes them sleep instead.  It only applies if this process has
+#     not loaded an OpenMP runtime yet, and a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from . import _core  # noqa: E402  (the compiled kernels: importing vmaprt fails loudly without them)
+from . import _rules  # noqa: E402, F401  (registers every batch rule)
+from . import tree  # noqa: E402
+from ._api import vmap  # noqa: E402
+from ._batched import BatchedArray, per_example  # noqa: E402
+from ._core import get_num_threads, set_num_threads  # noqa: E402
+from ._registry import PerformanceWarning, has_batch_rule, register_batch_rule  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -25,7 +25,7 @@ import optree
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _registry
-from ._registry import INPLACE, REFUSED, RULES, NoBatchRule, PerformanceWarning, _name
+from ._registry import INPLACE, REFUSED, RULES, Mapped, NoBatchRule, PerformanceWarning, _name
 
 __all__ = ["BatchedArray", "per_example"]
 
@@ -384,19 +384,27 @@ def apply_rule(entry, args, kwargs, level):
     args, kwargs = entry.operands_from_keywords(args, kwargs)
     n = len(args) if entry.nargs is None else entry.nargs
     operands, rest = args[:n], args[n:]
-    if any(_batched_in(a, level) for a in rest) or any(
-        _batched_in(v, level) for v in kwargs.values()
-    ):
-        return fallback(entry.func, args, kwargs, level)
+    if any(_batched_in(a, level) for a in rest):
+        return fallback(entry.func, args, kwargs, level, why="a batched positional parameter")
+    batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]
+    if batched_kw:
+        unhandled = [k for k in batched_kw if k not in entry.kw_operands]
+        if unhandled:
+            return fallback(entry.func, args, kwargs, level, why=f"a batched {unhandled[0]}=")
+        params = dict(kwargs)
+        for k in batched_kw:
+            params[k] = Mapped(*unwrap(kwargs[k], level))
+    else:
+        params = kwargs
     values, bdims = [], []
     for a in operands:
         v, b = unwrap(a, level)
         values.append(v)
         bdims.append(b)
     try:
-        out, out_bdim = entry.rule(values, bdims, *rest, **kwargs)
-    except NoBatchRule:
-        return fallback(entry.func, args, kwargs, level)
+        out, out_bdim = entry.rule(values, bdims, *rest, **params)
+    except NoBatchRule as e:
+        return fallback(entry.func, args, kwargs, level, why=str(e) or "this form of call")
     return wrap(out, out_bdim, level)
 
 
@@ -474,19 +482,20 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     name = f"np.{ufunc.__name__}.{method}"
     batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]
     if any(k != "where" for k in batched_kw):
-        return fallback(getattr(ufunc, method), inputs, kwargs, level, name)
+        why = f"a batched {next(k for k in batched_kw if k != 'where')}="
+        return fallback(getattr(ufunc, method), inputs, kwargs, level, name, why)
     values, bdims = [], []
     for a in inputs:
         v, b = unwrap(a, level)
         values.append(v)
         bdims.append(b)
     params = dict(kwargs)
-    if batched_kw:  # a batched where= (of reduce) reaches the rule as (value, bdim)
-        params["where"] = unwrap(kwargs["where"], level)
+    if batched_kw:  # a batched where= (of reduce) reaches the rule as Mapped(value, bdim)
+        params["where"] = Mapped(*unwrap(kwargs["where"], level))
     try:
         out, out_bdim = rule(ufunc, values, bdims, **params)
-    except NoBatchRule:
-        return fallback(getattr(ufunc, method), inputs, kwargs, level, name)
+    except NoBatchRule as e:
+        return fallback(getattr(ufunc, method), inputs, kwargs, level, name, str(e) or "this form of call")
     return wrap(out, out_bdim, level)
 
 
@@ -519,7 +528,7 @@ def _dispatch_getitem(x, key):
     try:
         out, out_bdim = _INDEXING["getitem"](xv, xb, keys, level.size)
     except NoBatchRule:
-        return fallback(operator.getitem, (x, key), {}, level, "x[key]")
+        return fallback(operator.getitem, (x, key), {}, level, "x[key]", "this index")
     return wrap(out, out_bdim, level)
 
 
@@ -536,7 +545,7 @@ def _dispatch_setitem(x, key, value):
     try:
         _INDEXING["setitem"](x.value, x.bdim, keys, vv, vb, level.size)
     except NoBatchRule:
-        fallback(operator.setitem, (x, key, value), {}, level, "x[key] = value")
+        fallback(operator.setitem, (x, key, value), {}, level, "x[key] = value", "this index")
 
 
 def getitem(x, key):
@@ -556,15 +565,27 @@ def setitem(x, key, value):
 
 
 # The per-example fallback -----------------------------------------------------------------
-def fallback(func, args, kwargs, level, name=None):
-    """Run ``func`` once per example and stack the results, with a PerformanceWarning."""
+def fallback(func, args, kwargs, level, name=None, why=None):
+    """Run ``func`` once per example and stack the results, with a PerformanceWarning.
+
+    ``why`` names the form of call that the function's rule does not batch; None
+    means the function has no rule at all.
+    """
     name = name or _name(func)
-    warnings.warn(
-        f"vmap: {name} has no batch rule, so it runs once per example in a Python "
-        f"loop. Register one with vmaprt.register_batch_rule({name}) to batch it.",
-        PerformanceWarning,
-        stacklevel=1,  # one place, so the default filter shows it once per function
-    )
+    if why is None:
+        message = (
+            f"vmap: {name} has no batch rule, so it runs once per example in a Python "
+            f"loop. Register one with vmaprt.register_batch_rule({name}) to batch it."
+        )
+    else:
+        message = (
+            f"vmap: the batch rule of {name} does not cover {why}, so this call runs "
+            f"once per example in a Python loop. Pass that argument unbatched if it "
+            f"is the same for every example, or register a fuller rule with "
+            f"vmaprt.register_batch_rule({name})."
+        )
+    # One source line for every call, so the default filter shows each message once.
+    warnings.warn(message, PerformanceWarning, stacklevel=1)
     return per_example_loop(func, args, kwargs, level, name)
 
 

@@ -43,6 +43,8 @@ def set_num_threads(n):
         A positive number of threads.  The default is the number of cores this
         process may use, or ``OMP_NUM_THREADS`` when that is set.
 
+    Examples
+    --------
     >>> import vmaprt
     >>> old = vmaprt.get_num_threads()
     >>> vmaprt.set_num_threads(1); vmaprt.get_num_threads()

@@ -18,10 +18,12 @@ of its elements, or a tuple with one per element.
 """
 
 import inspect
+from typing import NamedTuple
 
 __all__ = [
     "PerformanceWarning",
     "NoBatchRule",
+    "Mapped",
     "register_batch_rule",
     "has_batch_rule",
     "refuse",
@@ -39,15 +41,23 @@ class NoBatchRule(Exception):
     """Raised by a rule for a form of call it does not batch; the call runs per example."""
 
 
+class Mapped(NamedTuple):
+    """A keyword argument batched at the current level, as a rule receives it."""
+
+    value: object
+    bdim: int
+
+
 class Rule:
     """A registered rule, with how many leading positional arguments are operands."""
 
-    __slots__ = ("func", "rule", "nargs", "_operand_names")
+    __slots__ = ("func", "rule", "nargs", "kw_operands", "_operand_names")
 
-    def __init__(self, func, rule, nargs):
+    def __init__(self, func, rule, nargs, kw_operands=()):
         self.func = func
         self.rule = rule
         self.nargs = nargs
+        self.kw_operands = frozenset(kw_operands)
         self._operand_names = None
 
     def operand_names(self):
@@ -97,7 +107,7 @@ INPLACE = {}
 """func -> index of the argument it writes into; the fallback checks that target."""
 
 
-def register_batch_rule(func, rule=None, *, nargs=None):
+def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=()):
     """Register ``rule`` as the batch rule of ``func``.
 
     Use it as a decorator, ``@register_batch_rule(np.foo)``, or call it with
@@ -117,6 +127,10 @@ def register_batch_rule(func, rule=None, *, nargs=None):
         batched.  None (the default) means all positional arguments.  A
         batched value in the other arguments sends the call to the
         per-example fallback instead.
+    kw_operands : sequence of str, optional
+        Keyword arguments the rule batches itself (such as ``where`` of a
+        reduction).  When one is batched it reaches the rule as
+        ``Mapped(value, bdim)``.
 
     Examples
     --------
@@ -149,7 +163,7 @@ def register_batch_rule(func, rule=None, *, nargs=None):
                 f"vmap: register_batch_rule({_name(func)}) expects a callable rule "
                 f"rule(args, bdims, **params) -> (out, out_bdim), but got {rule!r}"
             )
-        RULES[func] = Rule(func, rule, nargs)
+        RULES[func] = Rule(func, rule, nargs, kw_operands)
         REFUSED.pop(func, None)
         return rule
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .._registry import COMPOSITE, register_batch_rule
+from .._registry import COMPOSITE, Mapped, register_batch_rule
 
 __all__ = [
     "not_mapped",
@@ -25,6 +25,7 @@ __all__ = [
     "defpreserving",
     "defreducer",
     "defcomposite",
+    "with_mask",
 ]
 
 not_mapped = None
@@ -132,6 +133,21 @@ def broadcast_batched(args, bdims, core_ndims=None):
     return out, 0
 
 
+def with_mask(x, bdim, where):
+    """Line up ``x`` with a ``where=`` mask of a reduction: ``(x, bdim, where)``.
+
+    A batched mask (``Mapped``) and ``x`` both go batch-first and broadcast
+    against each other; an unbatched mask broadcasts from the right as it is.
+    """
+    if type(where) is not Mapped:
+        return x, bdim, where
+    size = batch_size([x, where.value], [bdim, where.bdim])
+    (x, mask), _ = broadcast_batched(
+        [bdim_at_front(x, bdim, size), bdim_at_front(where.value, where.bdim, size)], [0, 0]
+    )
+    return x, 0, np.broadcast_to(mask, np.broadcast_shapes(shape_of(x), shape_of(mask)))
+
+
 # Family registrations ------------------------------------------------------------
 def defelementwise(func, nargs=None):
     """``func`` broadcasts its operands elementwise (np.where, np.clip, ...)."""
@@ -154,21 +170,25 @@ def defpreserving(func):
     register_batch_rule(func, rule, nargs=1)
 
 
-def defreducer(func, flat_when_none=False):
+def defreducer(func, flat_when_none=False, masked=False):
     """``func(a, axis=None, ...)`` reduces or scans per-example axes.
 
     The batch axis goes first and ``axis`` shifts past it.  ``axis=None``
     means every per-example axis, or, with ``flat_when_none`` (argmax,
-    cumsum), the flattened example.
+    cumsum), the flattened example.  ``masked`` reducers take a ``where=`` mask,
+    which may be batched.
     """
 
     def rule(args, bdims, axis=None, *rest, **kwargs):
         (x,), (bdim,) = args, bdims
+        if "where" in kwargs:
+            x, bdim, kwargs["where"] = with_mask(x, bdim, kwargs["where"])
         x = move_to_front(x, bdim)
         if x.shape[0] == 0 and x.size == 0 and math.prod(x.shape[1:]):
             # Some NumPy reductions (median, quantiles) cannot reshape an empty batch:
             # reduce one example of zeros for the result's shape and dtype, keep none of it.
             one = np.zeros_like(x, shape=(1,) + tuple(x.shape[1:]))
+            kwargs.pop("where", None)  # a mask changes neither the shape nor the dtype
             out, out_bdim = rule([one], [0], axis, *rest, **kwargs)
             return out[:0], out_bdim
         nd = x.ndim - 1
@@ -185,7 +205,7 @@ def defreducer(func, flat_when_none=False):
             shifted = shifted[0]
         return func(x, shifted, *rest, **kwargs), 0
 
-    register_batch_rule(func, rule, nargs=1)
+    register_batch_rule(func, rule, nargs=1, kw_operands=("where",) if masked else ())
 
 
 def defcomposite(func):

@@ -14,6 +14,7 @@ from ._helpers import (
     defelementwise,
     defpreserving,
     move_to_front,
+    with_mask,
     ndim_of,
     normalize_axes,
     normalize_axis,
@@ -36,7 +37,7 @@ def core_ndims(signature, nin):
 @register_ufunc_method("__call__")
 def _call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
-        raise NoBatchRule  # core axes placed by the caller
+        raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
     return ufunc(*values, **kwargs), bdim
 
@@ -45,8 +46,10 @@ def _matmul(args, bdims, **kwargs):
     """np.matmul.  A per-example vector becomes a [1, k] row (left) or a [k, 1] column
     (right) first, so that the batch axis is never read as a matrix axis."""
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
-        raise NoBatchRule
+        raise NoBatchRule("axes=/axis= of np.matmul")
     (a, b), (ab, bb) = args, bdims
+    if ab is not None and bb is None and ndim_of(a) == 2 and ndim_of(b) == 2:
+        return np.matmul(move_to_front(a, ab), b, **kwargs), 0  # [B, k] @ [k, m]: one GEMM
     a_vec = ndim_of(a) - (ab is not None) == 1
     b_vec = ndim_of(b) - (bb is not None) == 1
     if a_vec:
@@ -72,13 +75,7 @@ register_batch_rule(np.matmul, _matmul, nargs=2)
 @register_ufunc_method("reduce")
 def _reduce(ufunc, args, bdims, axis=0, where=True, **kwargs):
     (x,), (bdim,) = args, bdims
-    if type(where) is tuple:  # a batched where= arrives as (value, bdim)
-        mask, mbdim = where
-        size = batch_size([x, mask], [bdim, mbdim])
-        x, where = broadcast_batched(
-            [bdim_at_front(x, bdim, size), bdim_at_front(mask, mbdim, size)], [0, 0]
-        )[0]
-        bdim = 0
+    x, bdim, where = with_mask(x, bdim, where)
     x = move_to_front(x, bdim)
     axes = normalize_axes(axis, x.ndim - 1)
     return ufunc.reduce(x, tuple(a + 1 for a in axes), where=where, **kwargs), 0
@@ -95,7 +92,7 @@ def _accumulate(ufunc, args, bdims, axis=0, **kwargs):
 def _reduceat(ufunc, args, bdims, axis=0, **kwargs):
     (x, indices), (bdim, ibdim) = args, bdims
     if ibdim is not None:
-        raise NoBatchRule  # batched segment boundaries
+        raise NoBatchRule("batched segment boundaries")
     x = move_to_front(x, bdim)
     return ufunc.reduceat(x, indices, normalize_axis(axis, x.ndim - 1) + 1, **kwargs), 0
 

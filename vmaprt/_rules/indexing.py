@@ -49,7 +49,7 @@ def _entries(key, ndim):
             out.append(("int", value, None))
             consumed += 1
         elif isinstance(value, (bool, np.bool_)):
-            raise NoBatchRule  # x[True]: rare enough for the per-example loop
+            raise NoBatchRule("a boolean scalar index")  # rare enough for the loop
         else:
             if bdim is None and type(value) is not _batched.BatchedArray:
                 value = np.asarray(value)

@@ -111,7 +111,7 @@ register_batch_rule(np.outer, _outer, nargs=2)
 
 def _einsum(args, bdims, **kwargs):
     if not args or not isinstance(args[0], str) or bdims[0] is not None:
-        raise NoBatchRule  # the interleaved form einsum(a, [0, 1], b, [1, 2])
+        raise NoBatchRule("the interleaved form einsum(a, [0, 1], b, [1, 2])")
     subscripts, operands, op_bdims = args[0].replace(" ", ""), args[1:], bdims[1:]
     if "->" not in subscripts:  # implicit output: labels seen once, in order; '...' first
         labels = subscripts.replace(".", "").replace(",", "")

@@ -4,11 +4,15 @@ import numpy as np
 
 from ._helpers import defreducer
 
+# These take a where= mask, which may be batched.
 for _f in [
     np.sum, np.mean, np.prod, np.min, np.max, np.amin, np.amax, np.any, np.all,
-    np.std, np.var, np.median, np.nansum, np.nanmean, np.nanprod, np.nanmin,
-    np.nanmax, np.nanstd, np.nanvar, np.nanmedian, np.ptp, np.count_nonzero,
+    np.std, np.var, np.nansum, np.nanmean, np.nanprod, np.nanmin, np.nanmax,
+    np.nanstd, np.nanvar,
 ]:  # fmt: skip
+    defreducer(_f, masked=True)
+
+for _f in [np.median, np.nanmedian, np.ptp, np.count_nonzero]:
     defreducer(_f)
 
 for _f in [np.argmin, np.argmax, np.nanargmin, np.nanargmax, np.cumsum, np.cumprod,

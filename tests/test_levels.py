@@ -1,0 +1,95 @@
+"""The level stack: exceptions leave nothing behind, threads do not see each other."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import vmaprt
+from vmaprt import _levels, vmap
+
+
+def test_stack_is_empty_outside_and_grows_inside():
+    depths = []
+
+    def inner(y):
+        depths.append(len(_levels.current_levels()))
+        return y
+
+    vmap(lambda x: vmap(inner)(x))(np.ones((2, 3)))
+    assert depths == [2]
+    assert _levels.current_levels() == ()
+
+
+def test_exception_in_func_leaves_no_level():
+    def boom(x):
+        raise KeyError("from the user")
+
+    with pytest.raises(KeyError, match="from the user"):
+        vmap(vmap(boom))(np.ones((2, 2)))
+    assert _levels.current_levels() == ()
+    # And the next call works as usual.
+    np.testing.assert_array_equal(vmap(lambda x: x + 1)(np.zeros(3)), np.ones(3))
+
+
+def test_exception_in_a_chunk_leaves_no_level():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("second chunk")
+        return x
+
+    with pytest.raises(ValueError, match="second chunk"):
+        vmap(f, chunk_size=2)(np.ones((5, 1)))
+    assert _levels.current_levels() == ()
+
+
+def test_threads_vmap_concurrently_without_interference():
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((50, 8, 8)) for _ in range(8)]
+    barrier = threading.Barrier(8)
+    results, errors, stacks = [None] * 8, [], [None] * 8
+
+    def work(k):
+        try:
+            barrier.wait()
+            x = inputs[k]
+            if k % 2:
+                f = vmap(vmap(lambda r: np.tanh(r) @ r), chunk_size=7)
+            else:
+                f = vmap(lambda m: (m @ m.T).sum(0) + np.dot(m[0], m[1]))
+            for _ in range(20):
+                results[k] = f(x)
+            stacks[k] = _levels.current_levels()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    for k, x in enumerate(inputs):
+        if k % 2:
+            want = (np.tanh(x) * x).sum(-1)
+        else:
+            want = np.einsum("bij,bkj->bik", x, x).sum(1) + np.einsum("bi,bi->b", x[:, 0], x[:, 1])[:, None]
+        np.testing.assert_allclose(results[k], want, rtol=1e-10, atol=1e-10)
+        assert stacks[k] == ()
+
+
+def test_kernel_thread_count_does_not_change_results():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 100_000, 8))
+    old = vmaprt.get_num_threads()
+    try:
+        vmaprt.set_num_threads(1)
+        one = vmap(np.dot)(a, b)
+        vmaprt.set_num_threads(2)
+        two = vmap(np.dot)(a, b)
+    finally:
+        vmaprt.set_num_threads(old)
+    np.testing.assert_array_equal(one, two)
