@@ -154,20 +154,17 @@ def _is_array(x):
 def _process_batched_inputs(spec, args):
     """Flatten the inputs and match them with in_dims: ``(leaves, dims, treespec, size)``."""
     in_dims = spec.in_dims
-    if isinstance(in_dims, tuple) and len(in_dims) != len(args):
+    if type(in_dims) is tuple and len(in_dims) != len(args):
         raise ValueError(
             f"vmap({spec.name}, in_dims={in_dims!r}): in_dims has {len(in_dims)} entries "
             f"but {len(args)} positional arguments were given; give one in_dim per "
             f"positional argument (keyword arguments are never batched)"
         )
-    if all(type(a) is np.ndarray for a in args) and (
-        not isinstance(in_dims, tuple) or all(d is None or _is_int(d) for d in in_dims)
-    ):
-        leaves, treespec = list(args), None
-        dims = list(in_dims) if isinstance(in_dims, tuple) else [in_dims] * len(args)
-    else:
-        leaves, treespec = _tree.flatten(args)
-        dims = _broadcast_prefix(spec, in_dims, args, "in_dims", "the inputs")
+    fast = _flat_inputs(in_dims, args) if spec.axis_size is None else None
+    if fast is not None:
+        return fast
+    leaves, treespec = _tree.flatten(args)
+    dims = _broadcast_prefix(spec, in_dims, args, "in_dims", "the inputs")
     size = None
     sizes = []
     for i, (leaf, d) in enumerate(zip(leaves, dims)):
@@ -213,6 +210,29 @@ def _process_batched_inputs(spec, args):
             f"Pass axis_size=n, or map at least one input"
         )
     return leaves, dims, treespec, size
+
+
+def _flat_inputs(in_dims, args):
+    """The common case without a pytree walk: ndarray arguments, every in_dim valid,
+    one batch size and no axis_size.  None sends the call down the general path,
+    which also produces the errors."""
+    dims = list(in_dims) if type(in_dims) is tuple else [in_dims] * len(args)
+    size = None
+    for i, (a, d) in enumerate(zip(args, dims)):
+        if type(a) is not np.ndarray:
+            return None
+        if d is None:
+            continue
+        if type(d) is not int or not -a.ndim <= d < a.ndim:
+            return None
+        if d < 0:
+            d = dims[i] = d + a.ndim
+        n = a.shape[d]
+        if size is None:
+            size = n
+        elif n != size:
+            return None
+    return None if size is None else (list(args), dims, None, size)
 
 
 def _broadcast_prefix(spec, prefix, full, what, target):

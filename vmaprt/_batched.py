@@ -381,30 +381,41 @@ def apply_rule(entry, args, kwargs, level):
     """Unwrap the operands at ``level``, run the rule, wrap its result."""
     if entry.nargs == _registry.COMPOSITE:
         return entry.rule(*args, **kwargs)
-    args, kwargs = entry.operands_from_keywords(args, kwargs)
-    n = len(args) if entry.nargs is None else entry.nargs
-    operands, rest = args[:n], args[n:]
-    if any(_batched_in(a, level) for a in rest):
-        return fallback(entry.func, args, kwargs, level, why="a batched positional parameter")
-    batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]
-    if batched_kw:
-        unhandled = [k for k in batched_kw if k not in entry.kw_operands]
-        if unhandled:
-            return fallback(entry.func, args, kwargs, level, why=f"a batched {unhandled[0]}=")
-        params = dict(kwargs)
-        for k in batched_kw:
-            params[k] = Mapped(*unwrap(kwargs[k], level))
+    params = kwargs
+    if kwargs:
+        args, kwargs = entry.operands_from_keywords(args, kwargs)
+        batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]
+        if batched_kw:
+            unhandled = [k for k in batched_kw if k not in entry.kw_operands]
+            if unhandled:
+                return fallback(entry.func, args, kwargs, level, why=f"a batched {unhandled[0]}=")
+            params = dict(kwargs)
+            for k in batched_kw:
+                params[k] = Mapped(*unwrap(kwargs[k], level))
+        else:
+            params = kwargs
+    n = entry.nargs
+    if n is None or n >= len(args):
+        operands, rest = args, ()
     else:
-        params = kwargs
+        operands, rest = args[:n], args[n:]
+        if any(_batched_in(a, level) for a in rest):
+            return fallback(entry.func, args, kwargs, level, why="a batched positional parameter")
     values, bdims = [], []
     for a in operands:
-        v, b = unwrap(a, level)
-        values.append(v)
-        bdims.append(b)
+        if type(a) is BatchedArray and a.level is level:
+            values.append(a.value)
+            bdims.append(a.bdim)
+        else:
+            v, b = unwrap(a, level)
+            values.append(v)
+            bdims.append(b)
     try:
         out, out_bdim = entry.rule(values, bdims, *rest, **params)
     except NoBatchRule as e:
         return fallback(entry.func, args, kwargs, level, why=str(e) or "this form of call")
+    if type(out_bdim) is int and type(out) is np.ndarray:
+        return BatchedArray(out, out_bdim, level)
     return wrap(out, out_bdim, level)
 
 

@@ -1,3 +1,3 @@
 """Batch rules, one module per family.  Importing this package registers them all."""
 
-from . import creation, dynamic, elementwise, indexing, linalg, reductions, shape  # noqa: F401
+from . import creation, dynamic, elementwise, indexing, products, reductions, shape  # noqa: F401

@@ -1,0 +1,79 @@
+"""The compiled kernels against NumPy, over dtypes, layouts and strides (hypothesis)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import vmaprt
+from vmaprt import _core
+
+from conftest import LAYOUTS, layout, tol
+
+DEFAULT_THREADS = vmaprt.get_num_threads()
+
+
+def test_core_is_compiled():
+    assert _core.__file__.endswith((".so", ".pyd"))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=200, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 2, 7, 40_000]),
+    n=st.sampled_from([0, 1, 3, 4, 5, 16]),
+    kinds=st.tuples(st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS)),
+    bdims=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+    seed=st.integers(0, 2**16),
+)
+def test_batched_dot_matches_numpy(threads, dtype, nbatch, n, kinds, bdims, seed):
+    vmaprt.set_num_threads(threads)
+    rng = np.random.default_rng(seed)
+    a0 = rng.standard_normal((nbatch, n)).astype(dtype)
+    b0 = rng.standard_normal((nbatch, n)).astype(dtype)
+    a, b = layout(a0, bdims[0], kinds[0]), layout(b0, bdims[1], kinds[1])
+    try:
+        got = _core.batched_dot(a, bdims[0], b, bdims[1])
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    want = np.einsum("zk,zk->z", np.moveaxis(a, bdims[0], 0).astype(np.float64),
+                     np.moveaxis(b, bdims[1], 0).astype(np.float64))
+    assert got.dtype == dtype and got.shape == (nbatch,)
+    np.testing.assert_allclose(got, want.astype(dtype), **tol(dtype))
+
+
+def test_batched_dot_unaligned_and_zero_strides():
+    raw = np.zeros(8 * 6 * 5 + 1, dtype=np.uint8)[1:].view(np.float64).reshape(6, 5)  # unaligned
+    raw[...] = np.arange(30.0).reshape(6, 5)
+    b = np.broadcast_to(np.arange(5.0), (6, 5))  # batch stride 0
+    np.testing.assert_allclose(_core.batched_dot(raw, 0, b, 0), raw @ np.arange(5.0))
+    reversed_ = raw[::-1, ::-1]
+    np.testing.assert_allclose(_core.batched_dot(reversed_, 0, reversed_, 0), (reversed_**2).sum(1))
+
+
+def test_batched_dot_odd_byte_strides_are_copied():
+    buf = np.zeros(6 * 43, dtype=np.uint8)
+    a = np.ndarray((6, 5), dtype=np.float64, buffer=buf, strides=(43, 8))  # 43 bytes: not a whole element
+    a[...] = np.arange(30.0).reshape(6, 5)
+    np.testing.assert_allclose(_core.batched_dot(a, 0, a, 0), (np.arange(30.0).reshape(6, 5) ** 2).sum(1))
+
+
+def test_batched_dot_rejects_what_it_does_not_handle():
+    with pytest.raises(TypeError, match="batched_dot expects two float32/float64 2-D arrays"):
+        _core.batched_dot(np.ones((2, 3), np.int64), 0, np.ones((2, 3), np.int64), 0)
+    with pytest.raises(TypeError, match="batched_dot expects"):
+        _core.batched_dot(np.ones((2, 3)), 0, np.ones((2, 4)), 0)
+    assert not _core.dot_wins(np.ones((2, 3)), 0, np.ones((2, 3), np.float32), 0)
+    assert not _core.dot_wins(np.ones((2, 3)), None, np.ones((2, 3)), 0)
+    assert _core.dot_wins(np.ones((2, 3)), 1, np.ones((3, 2)), 0)
+
+
+def test_thread_count_default_and_setting():
+    assert vmaprt.get_num_threads() >= 1
+    old = vmaprt.get_num_threads()
+    try:
+        vmaprt.set_num_threads(np.int64(3))
+        assert vmaprt.get_num_threads() == 3
+    finally:
+        vmaprt.set_num_threads(old)
