@@ -178,3 +178,4 @@ def batched_dot(a, Py_ssize_t ab, b, Py_ssize_t bb):
                        <const float*>cnp.PyArray_DATA(B), sb[bb], sb[1 - bb],
                        <float*>cnp.PyArray_DATA(out), nthreads)
     return out
+include "_philox.pxi"
