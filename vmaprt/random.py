@@ -57,7 +57,7 @@ import operator
 
 import numpy as np
 
-from . import _core, _levels
+from . import _batched, _core, _levels
 from ._batched import BatchedArray, assign, level_of
 
 __all__ = ["Generator", "default_rng"]
@@ -248,8 +248,9 @@ class Generator:
         """random / standard_normal / standard_exponential, with ``out=``."""
         dtype = _float_dtype(dtype, name)
         size = _check_out(out, size, dtype)
+        shape = _shape(size)
         levels, k = self._begin(name)
-        lay, values = self._runs(kind, levels, k, _shape(size), dtype)
+        lay, values = self._runs(kind, levels, k, shape, dtype)
         return _finish(lay.wrap(values), size, out, float)
 
     def _elements(self, kind, levels, k, shape, params, out_dtype, lay=None):
@@ -495,7 +496,7 @@ class Generator:
         shape = _param_shape(size, low, high)
         levels = self._modes("integers")
         lay = _Layout(levels, shape, _levels_of((low, high)))
-        lo, span = _integer_bounds(lay.lift(low), lay.lift(high), dtype, endpoint)
+        lo, span = _integer_bounds(lay.lift(low, len(shape)), lay.lift(high, len(shape)), dtype, endpoint)
         k = self._next(levels)
         res = self._elements(_INTEGERS, levels, k, shape, [(lo, np.uint64), (span, np.uint64)], np.uint64, lay)
         res = res if dtype == np.uint64 else res.astype(dtype)
@@ -557,15 +558,15 @@ class Generator:
                 raise ValueError("p must be 1-dimensional")
             if p.shape[0] != n:
                 raise ValueError("a and p must have same size")
-            pv = _values(p)
-            if np.any(~(pv >= 0)):
+            if np.any(~(_values(p) >= 0)):
                 raise ValueError("probabilities are not non-negative")
-            if pv.size and not np.allclose(pv.sum(axis=-1), 1.0, rtol=0, atol=np.sqrt(np.finfo(np.float64).eps)):
+            total = _values(np.sum(p, axis=-1))
+            if total.size and not np.allclose(total, 1.0, rtol=0, atol=np.sqrt(np.finfo(np.float64).eps)):
                 raise ValueError("probabilities do not sum to 1")
         if not replace:
             if m > n:
                 raise ValueError("Cannot take a larger sample than population when replace is False")
-            if p is not None and m and np.any(np.count_nonzero(_values(p), axis=-1) < m):
+            if p is not None and m and np.any(_values(np.sum(p > 0, axis=-1)) < m):
                 raise ValueError("Fewer non-zero entries in p than size")
         levels, k = self._begin("choice")
         if replace and p is None:
@@ -585,7 +586,7 @@ class Generator:
             idx = self._weighted_sample(levels, k, shape, n, m, p, shuffle)
         if array is None:
             return int(idx) if size is None and type(idx) is not BatchedArray else idx
-        res = np.take(array, idx, axis=axis)
+        res = _take(array, idx, axis)
         if size is None and type(res) is not BatchedArray and np.ndim(res) == 0:
             return res[()]
         return res
@@ -639,7 +640,7 @@ class Generator:
         x = x if type(x) is BatchedArray else np.asarray(x)
         axis = _check_axis(x, axis)
         idx = self._permutation_indices("permutation", x.shape[axis])
-        return np.take(x, idx, axis=axis)
+        return _take(x, idx, axis)
 
     def shuffle(self, x, axis=0):
         """Shuffle ``x`` in place along ``axis``, as ``numpy.random.Generator.shuffle``.
@@ -674,7 +675,7 @@ class Generator:
             raise TypeError(f"shuffle expects an ndarray, a BatchedArray or a list, got {type(x).__name__}")
         axis = _check_axis(x, axis)
         idx = self._permutation_indices("shuffle", x.shape[axis])
-        assign(x, np.take(x, idx, axis=axis), "same_kind", "the shuffled array")
+        assign(x, _take(x, idx, axis), "same_kind", "the shuffled array")
         return None
 
     def _permutation_indices(self, name, n):
@@ -726,10 +727,11 @@ class _Layout:
             bases = np.tile(bases, math.prod(lv.size for lv in extra))
         self.bases = bases
 
-    def lift(self, x):
+    def lift(self, x, rank=None):
         """The physical values of a parameter ``x``, with one leading axis per level of
-        the layout (size 1 where ``x`` is not batched), then its per-example shape.
-        An unbatched ``x`` is returned as it is: it broadcasts from the right."""
+        the layout (size 1 where ``x`` is not batched), then its per-example shape,
+        padded with size-1 axes to ``rank`` dims.  An unbatched ``x`` is returned as
+        it is: it broadcasts from the right."""
         chain = []
         while type(x) is BatchedArray:
             chain.append((x.level, x.bdim))
@@ -741,12 +743,13 @@ class _Layout:
         for level, bdim in reversed(chain):  # the outermost level's bdim is physical
             lead[level] = axes.pop(bdim)
         x = x.transpose([lead[lv] for lv in self.levels if lv in lead] + axes)
-        shape = [lv.size if lv in lead else 1 for lv in self.levels]
-        return x.reshape(shape + list(x.shape[len(lead) :]))
+        own = x.shape[len(lead) :]
+        pad = (1,) * (rank - len(own)) if rank is not None and rank > len(own) else ()
+        return x.reshape(tuple(lv.size if lv in lead else 1 for lv in self.levels) + pad + own)
 
     def flat_param(self, x, dtype):
         """``x`` for a kernel: one value, or one per element of the physical result."""
-        v = np.asarray(self.lift(x), dtype=dtype)
+        v = np.asarray(self.lift(x, len(self.shape)), dtype=dtype)
         if v.size == 1:
             return v.reshape(1)
         return np.ascontiguousarray(np.broadcast_to(v, self.physical_shape)).reshape(-1)
@@ -882,6 +885,12 @@ def _scalar(result, size, kind=float):
     if size is None and type(result) is not BatchedArray and np.ndim(result) == 0:
         return kind(result)
     return result
+
+
+def _take(a, idx, axis):
+    """``np.take(a, idx, axis)`` that also dispatches when only ``idx`` is batched
+    (NumPy's np.take dispatches on ``a`` alone)."""
+    return _batched.getitem(a, (slice(None),) * axis + (idx,))
 
 
 def _check_axis(x, axis):
