@@ -354,6 +354,15 @@ def test_integers_bounds_as_numpy():
     assert rng.integers(5.9, size=1000).max() == 4  # float bounds truncate, as NumPy
 
 
+def test_integers_with_array_bounds_are_the_same_values_at_the_same_positions():
+    # Scalar bounds take the run kernel, array bounds the per-element one.
+    a = default_rng(SEED).integers(-7, 100, size=(50, 4))
+    b = default_rng(SEED).integers(np.full(4, -7), np.full((50, 1), 100))
+    assert np.array_equal(a, b)
+    c = default_rng(SEED).choice(107, size=(50, 4)) - 7
+    assert np.array_equal(a, c)
+
+
 def test_integers_are_uniform():
     x = default_rng(SEED).integers(0, 10, size=100_000)
     counts = np.bincount(x, minlength=10)
@@ -856,6 +865,15 @@ def test_normal_tail_beyond_the_ziggurat_base():
     assert abs((np.abs(z) > r).sum() - expected) < 5 * np.sqrt(expected)
     assert st.kstest(np.abs(z[np.abs(z) > r]), lambda t: 1 - st.norm.sf(t) / st.norm.sf(r)).pvalue > P_MIN
     assert abs(z.mean()) < 5 / np.sqrt(z.size) and abs(z.var() - 1) < 5 * np.sqrt(2 / z.size)
+
+
+def test_exponential_tail_beyond_the_ziggurat_base():
+    e = default_rng(SEED).standard_exponential(4_000_000)
+    r = 7.69711747013104972
+    expected = np.exp(-r) * e.size
+    assert abs((e > r).sum() - expected) < 5 * np.sqrt(expected)
+    assert st.kstest(e[e > r] - r, "expon").pvalue > P_MIN
+    assert st.kstest(e[:200_000], "expon").pvalue > P_MIN
 
 
 def _moments_ok(x, mean, var):

@@ -23,8 +23,9 @@
 #     Fixed-cost values read the main stream at p: word p for a float64 or a
 #     bounded integer, the low (p even) or high (p odd) half of word p // 2 for
 #     a float32 (NumPy's order of 32-bit halves).  A value that needs more
-#     words (a ziggurat rejection, a Poisson, binomial, gamma or beta draw, an
-#     integer rejection) continues in the sub-stream of its own position.  A
+#     words (a normal or exponential ziggurat rejection, an integer rejection)
+#     continues in the sub-stream of its own position; a Poisson, binomial,
+#     gamma or beta value reads only its position's sub-stream.  A
 #     joint draw (a permutation, a sample without replacement) is one "row"
 #     whose position is its index among the rows; it reads its row's
 #     sub-stream.  A value therefore depends only on (key, k, p): how the
@@ -159,6 +160,27 @@ cdef inline uint64_t _bounded(uint64_t w, uint64_t rng, _Substream* s) noexcept 
     return hi
 
 
+cdef inline uint64_t _bounded_at(uint64_t w, uint64_t rng, uint64_t k0, uint64_t k1, uint64_t call,
+                                 uint64_t position) noexcept nogil:
+    """_bounded on main-stream word w of ``position``, opening the position's
+    sub-stream only if the word is rejected."""
+    cdef uint64_t n, hi, lo, threshold
+    cdef _Substream s
+    if rng == UINT64_MAX:
+        return w
+    if rng == 0:
+        return 0
+    n = rng + 1
+    lo = vmaprt_mulhilo64(w, n, &hi)
+    if lo < n:
+        threshold = (0 - n) % n
+        if lo < threshold:
+            _sub_init(&s, k0, k1, call, position)
+            while lo < threshold:
+                lo = vmaprt_mulhilo64(_next64(&s), n, &hi)
+    return hi
+
+
 # The ziggurat for the normal distribution -----------------------------------------
 # 256 layers on 52-bit mantissas (Marsaglia & Tsang 2000, in NumPy's layout): layer 0
 # is the base strip with the tail, layer 255 lies just above it, layer 1 at the top.
@@ -230,8 +252,65 @@ cdef inline double _std_normal(_Substream* s) noexcept nogil:
     return _zig_finish(_next64(s), s)
 
 
+# The ziggurat for the exponential distribution ----------------------------------------
+# 256 layers on 53-bit mantissas (Marsaglia & Tsang 2000, NumPy's layout), the same
+# arrangement as the normal one with f(x) = exp(-x).
+cdef double _ZIGE_R = 7.69711747013104972
+cdef double _zige_w[256]
+cdef double _zige_f[256]
+cdef uint64_t _zige_k[256]
+
+
+cdef void _init_ziggurat_exp() noexcept:
+    """Fill the layer tables: w[i] = x_i / 2**53, f[i] = exp(-x_i), k[i] = 2**53 x_{i-1} / x_i."""
+    cdef double m2 = 9007199254740992.0  # 2**53
+    cdef double r = _ZIGE_R
+    cdef double v = (r + 1.0) * exp(-r)  # layer area: rectangle plus tail
+    cdef double q = v / exp(-r)
+    cdef double de = r, te = r
+    cdef int i
+    _zige_k[0] = <uint64_t>((de / q) * m2)
+    _zige_k[1] = 0
+    _zige_w[0] = q / m2
+    _zige_w[255] = de / m2
+    _zige_f[0] = 1.0
+    _zige_f[255] = exp(-de)
+    for i in range(254, 0, -1):
+        de = -log(v / de + exp(-de))
+        _zige_k[i + 1] = <uint64_t>((de / te) * m2)
+        te = de
+        _zige_f[i] = exp(-de)
+        _zige_w[i] = de / m2
+
+
+_init_ziggurat_exp()
+
+
+cdef inline bint _zige_fast(uint64_t r, double* x) noexcept nogil:
+    """x := the exponential candidate of word r; True if inside its layer's rectangle (98.9%)."""
+    cdef uint64_t ri = r >> 11
+    cdef int idx = (r >> 3) & 0xff
+    x[0] = ri * _zige_w[idx]
+    return ri < _zige_k[idx]
+
+
+cdef double _zige_finish(uint64_t r, _Substream* s) noexcept nogil:
+    """A standard exponential value: the ziggurat from the word r, reading further words in s."""
+    cdef int idx
+    cdef double x
+    while True:
+        if _zige_fast(r, &x):
+            return x
+        idx = (r >> 3) & 0xff
+        if idx == 0:  # the tail beyond R is R plus an exponential
+            return _ZIGE_R - log1p(-_next_double(s))
+        if (_zige_f[idx - 1] - _zige_f[idx]) * _next_double(s) + _zige_f[idx] < exp(-x):
+            return x
+        r = _next64(s)
+
+
 cdef inline double _std_exponential(_Substream* s) noexcept nogil:
-    return -log(1.0 - _next_double(s))
+    return _zige_finish(_next64(s), s)
 
 
 # Variable-cost samplers, each on one sub-stream (NumPy's algorithms unless noted) ----------
@@ -450,6 +529,7 @@ cdef enum:
     _RUN_NORMAL32 = 3
     _RUN_EXPONENTIAL64 = 4
     _RUN_EXPONENTIAL32 = 5
+    _RUN_INTEGERS = 6  # a = low (two's complement), b = inclusive span
 
 cdef Py_ssize_t _TILE = 4096  # positions per parallel work item
 
@@ -533,7 +613,35 @@ cdef void _run_normal(floating* out, uint64_t pos, Py_ssize_t n, uint64_t k0, ui
 
 cdef void _run_exponential(floating* out, uint64_t pos, Py_ssize_t n, uint64_t k0, uint64_t k1,
                            uint64_t call) noexcept nogil:
-    """out[i] = -log(1 - u53(word pos + i of the main stream)), by inversion (1 - u is exact)"""
+    """out[i] = standard exponential at position pos + i: the ziggurat on main-stream
+    word pos + i, continued in the sub-stream of the position when it rejects"""
+    cdef uint64_t ctr[4]
+    cdef uint64_t buf[4]
+    cdef Py_ssize_t i = 0
+    cdef uint64_t lane = pos & 3
+    cdef double x
+    cdef _Substream s
+    ctr[0] = (pos >> 2) + 1
+    ctr[1] = 0
+    ctr[2] = call
+    ctr[3] = 0
+    while i < n:
+        philox4x64_10(ctr, k0, k1, buf)
+        while lane < 4 and i < n:
+            if not _zige_fast(buf[lane], &x):
+                _sub_init(&s, k0, k1, call, pos + <uint64_t>i)
+                x = _zige_finish(buf[lane], &s)
+            out[i] = <floating>x
+            i += 1
+            lane += 1
+        lane = 0
+        ctr[0] += 1
+
+
+cdef void _run_integers(uint64_t* out, uint64_t pos, Py_ssize_t n, uint64_t low, uint64_t rng,
+                        uint64_t k0, uint64_t k1, uint64_t call) noexcept nogil:
+    """out[i] = low + uniform integer in [0, rng] from main-stream word pos + i (Lemire;
+    a rejection continues in the sub-stream of the position)"""
     cdef uint64_t ctr[4]
     cdef uint64_t buf[4]
     cdef Py_ssize_t i = 0
@@ -545,15 +653,15 @@ cdef void _run_exponential(floating* out, uint64_t pos, Py_ssize_t n, uint64_t k
     while i < n:
         philox4x64_10(ctr, k0, k1, buf)
         while lane < 4 and i < n:
-            out[i] = <floating>(-log(1.0 - _u53(buf[lane])))
+            out[i] = low + _bounded_at(buf[lane], rng, k0, k1, call, pos + <uint64_t>i)
             i += 1
             lane += 1
         lane = 0
         ctr[0] += 1
 
 
-cdef void _run(int kind, char* out, uint64_t pos, Py_ssize_t n, uint64_t k0, uint64_t k1,
-               uint64_t call) noexcept nogil:
+cdef void _run(int kind, char* out, uint64_t pos, Py_ssize_t n, uint64_t a, uint64_t b,
+               uint64_t k0, uint64_t k1, uint64_t call) noexcept nogil:
     """One run of ``kind`` into out (the run's first element)."""
     if kind == _RUN_UNIFORM64:
         _run_uniform64(<double*>out, pos, n, k0, k1, call)
@@ -565,30 +673,32 @@ cdef void _run(int kind, char* out, uint64_t pos, Py_ssize_t n, uint64_t k0, uin
         _run_normal(<float*>out, pos, n, k0, k1, call)
     elif kind == _RUN_EXPONENTIAL64:
         _run_exponential(<double*>out, pos, n, k0, k1, call)
-    else:
+    elif kind == _RUN_EXPONENTIAL32:
         _run_exponential(<float*>out, pos, n, k0, k1, call)
+    else:
+        _run_integers(<uint64_t*>out, pos, n, a, b, k0, k1, call)
 
 
 cdef void _runs_span(int kind, char* out, Py_ssize_t itemsize, Py_ssize_t e0, Py_ssize_t e1,
-                     const uint64_t* bases, Py_ssize_t run_len, uint64_t k0, uint64_t k1,
-                     uint64_t call) noexcept nogil:
+                     const uint64_t* bases, Py_ssize_t run_len, uint64_t a, uint64_t b,
+                     uint64_t k0, uint64_t k1, uint64_t call) noexcept nogil:
     """Elements e0..e1 of runs_kernel: element e is position bases[e // run_len] + e % run_len."""
     cdef Py_ssize_t r = e0 // run_len, off = e0 % run_len, e = e0, seg
     while e < e1:
         seg = run_len - off
         if seg > e1 - e:
             seg = e1 - e
-        _run(kind, out + e * itemsize, bases[r] + <uint64_t>off, seg, k0, k1, call)
+        _run(kind, out + e * itemsize, bases[r] + <uint64_t>off, seg, a, b, k0, k1, call)
         e += seg
         r += 1
         off = 0
 
 
 cdef void runs_kernel(int kind, char* out, Py_ssize_t itemsize, Py_ssize_t n_runs,
-                      const uint64_t* bases, Py_ssize_t run_len, uint64_t k0, uint64_t k1,
-                      uint64_t call, int nthreads) noexcept nogil:
-    """out[r * run_len + i] = value of ``kind`` at position bases[r] + i, over tiles of
-    _TILE elements spread over the threads."""
+                      const uint64_t* bases, Py_ssize_t run_len, uint64_t a, uint64_t b,
+                      uint64_t k0, uint64_t k1, uint64_t call, int nthreads) noexcept nogil:
+    """out[r * run_len + i] = value of ``kind`` (parameters a, b) at position bases[r] + i,
+    over tiles of _TILE elements spread over the threads."""
     cdef Py_ssize_t total = n_runs * run_len
     cdef Py_ssize_t ntiles = (total + _TILE - 1) // _TILE, t, e1
     if total == 0:
@@ -597,9 +707,9 @@ cdef void runs_kernel(int kind, char* out, Py_ssize_t itemsize, Py_ssize_t n_run
         for t in prange(ntiles, schedule="static", num_threads=nthreads):
             e1 = (t + 1) * _TILE
             _runs_span(kind, out, itemsize, t * _TILE, e1 if e1 < total else total,
-                       bases, run_len, k0, k1, call)
+                       bases, run_len, a, b, k0, k1, call)
     else:
-        _runs_span(kind, out, itemsize, 0, total, bases, run_len, k0, k1, call)
+        _runs_span(kind, out, itemsize, 0, total, bases, run_len, a, b, k0, k1, call)
 
 
 # Values with per-element parameters ------------------------------------------------------
@@ -631,16 +741,17 @@ cdef void _elements_span(int kind, char* out, Py_ssize_t e0, Py_ssize_t e1,
         if off == run_len:
             off = 0
             r += 1
-        _sub_init(&s, k0, k1, call, pos)
         if kind == _EL_INTEGERS:
             blk = pos >> 2
             if blk != cur:
                 ctr[0] = blk + 1
                 philox4x64_10(ctr, k0, k1, buf)
                 cur = blk
-            (<uint64_t*>out)[e] = (<const uint64_t*>p0)[e * s0] + _bounded(
-                buf[pos & 3], (<const uint64_t*>p1)[e * s1], &s)
-        elif kind == _EL_POISSON:
+            (<uint64_t*>out)[e] = (<const uint64_t*>p0)[e * s0] + _bounded_at(
+                buf[pos & 3], (<const uint64_t*>p1)[e * s1], k0, k1, call, pos)
+            continue
+        _sub_init(&s, k0, k1, call, pos)
+        if kind == _EL_POISSON:
             (<int64_t*>out)[e] = _poisson((<const double*>p0)[e * s0], &s)
         elif kind == _EL_BINOMIAL:
             (<int64_t*>out)[e] = _binomial((<const int64_t*>p0)[e * s0],
@@ -805,27 +916,28 @@ def philox4x64_10_block(key, counter):
 _RUN_DTYPES = {
     _RUN_UNIFORM64: np.float64, _RUN_UNIFORM32: np.float32, _RUN_NORMAL64: np.float64,
     _RUN_NORMAL32: np.float32, _RUN_EXPONENTIAL64: np.float64, _RUN_EXPONENTIAL32: np.float32,
+    _RUN_INTEGERS: np.uint64,
 }
 
 
 def random_runs(int kind, uint64_t k0, uint64_t k1, uint64_t call, cnp.ndarray bases,
-                Py_ssize_t run_len, cnp.ndarray out):
+                Py_ssize_t run_len, cnp.ndarray out, uint64_t a=0, uint64_t b=0):
     """Fill ``out`` (C-contiguous, ``len(bases) * run_len`` values) with fixed-cost values:
     element ``r * run_len + i`` is the value at position ``bases[r] + i`` of call ``call``
     under key ``(k0, k1)`` (Note [Philox stream layout]).
 
     ``kind``: 0/1 uniform [0, 1) float64/float32, 2/3 standard normal, 4/5 standard
-    exponential.
+    exponential, 6 uint64 integers ``a + [0, b]`` (mod 2**64).
     """
     if kind not in _RUN_DTYPES:
         raise ValueError(f"random_runs: unknown kind {kind}")
     _check_out(out, _RUN_DTYPES[kind])
-    cdef uint64_t* b = _bases_ptr(bases, run_len, out.size)
+    cdef uint64_t* bp = _bases_ptr(bases, run_len, out.size)
     cdef char* o = <char*>cnp.PyArray_DATA(out)
     cdef Py_ssize_t n_runs = bases.shape[0], itemsize = out.itemsize
     cdef int nthreads = _threads_for(out.size)
     with nogil:
-        runs_kernel(kind, o, itemsize, n_runs, b, run_len, k0, k1, call, nthreads)
+        runs_kernel(kind, o, itemsize, n_runs, bp, run_len, a, b, k0, k1, call, nthreads)
     return out
 
 
