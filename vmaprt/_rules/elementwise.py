@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 
+from .. import _parallel
 from .._batched import register_ufunc_method, unbatched_target_error
 from .._registry import NoBatchRule, register_batch_rule
 from ._helpers import (
@@ -39,7 +40,22 @@ def _call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
+    batched = [b is not None for b in bdims]
+    if ufunc.signature is None and _parallel.worth_splitting(values, values[batched.index(True)].shape[bdim]):
+        return _split_ufunc(ufunc, values, batched, bdim, kwargs), bdim
     return ufunc(*values, **kwargs), bdim
+
+
+def _split_ufunc(ufunc, values, batched, bdim, kwargs):
+    """A large elementwise call, its batch spread over threads (see vmaprt/_parallel.py)."""
+    one = (slice(None),) * bdim + (slice(0, 1),)
+    probe = ufunc(*(v[one] if b else v for v, b in zip(values, batched)), **kwargs)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    if ufunc.nout == 1:
+        out = np.empty(shape, dtype=probe.dtype)
+    else:
+        out = tuple(np.empty(shape, dtype=p.dtype) for p in probe)
+    return _parallel.split_call(ufunc, values, batched, bdim, out, **kwargs)
 
 
 def _matmul(args, bdims, **kwargs):

@@ -12,8 +12,10 @@ for _f in [
 ]:  # fmt: skip
     defreducer(_f, masked=True)
 
-for _f in [np.median, np.nanmedian, np.ptp, np.count_nonzero]:
+for _f in [np.median, np.nanmedian, np.ptp]:
     defreducer(_f)
+
+defreducer(np.count_nonzero, has_out=False)
 
 for _f in [np.argmin, np.argmax, np.nanargmin, np.nanargmax, np.cumsum, np.cumprod,
            np.nancumsum, np.nancumprod]:  # fmt: skip
