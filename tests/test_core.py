@@ -77,3 +77,51 @@ def test_thread_count_default_and_setting():
         assert vmaprt.get_num_threads() == 3
     finally:
         vmaprt.set_num_threads(old)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=200, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64, np.complex64, np.complex128]),
+    nbatch=st.sampled_from([0, 1, 5, 20_000]),
+    nkm=st.sampled_from([(2, 2, 2), (3, 3, 3), (4, 4, 4), (3, 3, 1), (1, 3, 1), (2, 5, 3), (8, 1, 8)]),
+    kinds=st.tuples(st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS)),
+    bdims=st.tuples(st.sampled_from([0, 1, 2, None]), st.sampled_from([0, 1, 2, None])),
+    seed=st.integers(0, 2**16),
+)
+def test_batched_matmul_matches_numpy(threads, dtype, nbatch, nkm, kinds, bdims, seed):
+    if bdims == (None, None):
+        bdims = (0, None)
+    n, k, m = nkm
+    rng = np.random.default_rng(seed)
+
+    def operand(shape, bdim, kind):
+        x = rng.standard_normal((nbatch,) + shape) + (1j * rng.standard_normal((nbatch,) + shape) if dtype in (np.complex64, np.complex128) else 0)
+        x = x.astype(dtype)
+        if bdim is None:
+            one = x[0] if nbatch else np.zeros(shape, dtype)
+            return one, np.broadcast_to(one, (nbatch,) + shape)
+        phys = layout(x, bdim, kind)
+        return phys, np.moveaxis(phys, bdim, 0)  # what the examples are, zero strides included
+
+    a, a_full = operand((n, k), bdims[0], kinds[0])
+    b, b_full = operand((k, m), bdims[1], kinds[1])
+    assert _core.matmul_wins(a, bdims[0], b, bdims[1])
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.batched_matmul(a, bdims[0], b, bdims[1])
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    want = np.matmul(a_full.astype(wide), b_full.astype(wide))
+    assert got.dtype == dtype and got.shape == (nbatch, n, m) and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want.astype(dtype), **tol(dtype))
+
+
+def test_batched_matmul_declines_what_numpy_does_better():
+    assert not _core.matmul_wins(np.ones((5, 9, 9)), 0, np.ones((5, 9, 9)), 0)  # above MATMUL_MAX
+    assert not _core.matmul_wins(np.ones((5, 3, 3), int), 0, np.ones((5, 3, 3), int), 0)
+    assert not _core.matmul_wins(np.ones((5, 3, 3)), 0, np.ones((5, 3, 3), np.float32), 0)
+    assert not _core.matmul_wins(np.ones((5, 3, 2)), 0, np.ones((5, 3, 3)), 0)
+    with pytest.raises(TypeError, match="batched_matmul expects small float or complex matrices"):
+        _core.batched_matmul(np.ones((3, 3)), None, np.ones((3, 3)), None)

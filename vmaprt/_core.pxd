@@ -5,3 +5,16 @@ cdef void dot_kernel(Py_ssize_t nbatch, Py_ssize_t n,
                      const floating* a, Py_ssize_t a_b, Py_ssize_t a_k,
                      const floating* b, Py_ssize_t b_b, Py_ssize_t b_k,
                      floating* out, int nthreads) noexcept nogil
+
+# Float and complex element types of the matmul kernels.
+ctypedef fused scalar:
+    float
+    double
+    float complex
+    double complex
+
+cdef void matmul_kernel(Py_ssize_t nb, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                        const scalar* a, Py_ssize_t ab, Py_ssize_t ai, Py_ssize_t al,
+                        const scalar* b, Py_ssize_t bb, Py_ssize_t bl, Py_ssize_t bj,
+                        scalar* c, Py_ssize_t cb, Py_ssize_t ci, Py_ssize_t cj,
+                        int nthreads) noexcept nogil

@@ -178,3 +178,144 @@ def batched_dot(a, Py_ssize_t ab, b, Py_ssize_t bb):
                        <const float*>cnp.PyArray_DATA(B), sb[bb], sb[1 - bb],
                        <float*>cnp.PyArray_DATA(out), nthreads)
     return out
+
+
+# Batched small matmul ------------------------------------------------------------------
+# (the fused type ``scalar``, float/double and their complex types, is in _core.pxd)
+
+cdef inline void _mm1(Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                      const scalar* a, Py_ssize_t ai, Py_ssize_t al,
+                      const scalar* b, Py_ssize_t bl, Py_ssize_t bj,
+                      scalar* c, Py_ssize_t ci, Py_ssize_t cj) noexcept nogil:
+    """c[i, j] = sum_l a[i, l] * b[l, j] for one matrix (inlined with constant sizes)"""
+    cdef Py_ssize_t i, j, l
+    cdef scalar s
+    for i in range(n):
+        for j in range(m):
+            s = a[i * ai] * b[j * bj]
+            for l in range(1, k):
+                s = s + a[i * ai + l * al] * b[l * bl + j * bj]
+            c[i * ci + j * cj] = s
+
+
+cdef inline void _mm_batch(Py_ssize_t nb, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                           const scalar* a, Py_ssize_t ab, Py_ssize_t ai, Py_ssize_t al,
+                           const scalar* b, Py_ssize_t bb, Py_ssize_t bl, Py_ssize_t bj,
+                           scalar* c, Py_ssize_t cb, Py_ssize_t ci, Py_ssize_t cj,
+                           int nthreads) noexcept nogil:
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            _mm1(n, k, m, a + z * ab, ai, al, b + z * bb, bl, bj, c + z * cb, ci, cj)
+    else:
+        for z in range(nb):
+            _mm1(n, k, m, a + z * ab, ai, al, b + z * bb, bl, bj, c + z * cb, ci, cj)
+
+
+cdef void matmul_kernel(Py_ssize_t nb, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                        const scalar* a, Py_ssize_t ab, Py_ssize_t ai, Py_ssize_t al,
+                        const scalar* b, Py_ssize_t bb, Py_ssize_t bl, Py_ssize_t bj,
+                        scalar* c, Py_ssize_t cb, Py_ssize_t ci, Py_ssize_t cj,
+                        int nthreads) noexcept nogil:
+    """c[z, i, j] = sum_l a[z * ab + i * ai + l * al] * b[z * bb + l * bl + j * bj]
+
+    The square sizes 2, 3 and 4 are separate calls with constant sizes, which
+    the compiler unrolls completely; other sizes run the same loops with
+    variable bounds.
+    """
+    if n == k == m == 3:
+        _mm_batch(nb, 3, 3, 3, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    elif n == k == m == 2:
+        _mm_batch(nb, 2, 2, 2, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    elif n == k == m == 4:
+        _mm_batch(nb, 4, 4, 4, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    elif k == 3 and m == 1:
+        _mm_batch(nb, n, 3, 1, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    else:
+        _mm_batch(nb, n, k, m, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+
+
+_MATMUL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64),
+                  np.dtype(np.complex64), np.dtype(np.complex128))
+
+MATMUL_MAX = 8
+"""The largest matrix side the unrolled kernel takes; BLAS (through NumPy) wins above.
+Measured in benchmarks/ (docs/performance.rst)."""
+
+
+def _matmul_operand(x, bdim):
+    if type(x) is not np.ndarray or x.ndim != 2 + (bdim is not None):
+        return False
+    return x.dtype in _MATMUL_DTYPES
+
+
+def matmul_wins(a, ab, b, bb):
+    """Whether :func:`batched_matmul` should batch this matmul: two stacks (or one
+    stack and one matrix) of small matrices of one float or complex dtype."""
+    if not (_matmul_operand(a, ab) and _matmul_operand(b, bb)) or a.dtype != b.dtype:
+        return False
+    sa = a.shape if ab is None else a.shape[:ab] + a.shape[ab + 1:]
+    sb = b.shape if bb is None else b.shape[:bb] + b.shape[bb + 1:]
+    return sa[1] == sb[0] and max(sa[0], sa[1], sb[1]) <= MATMUL_MAX
+
+
+def batched_matmul(a, ab, b, bb):
+    """``c[z] = a[z] @ b[z]`` for stacks of small matrices, reading any strides.
+
+    ``ab``/``bb`` is the batch axis of ``a``/``b`` among their three axes, or
+    None for a single matrix used by every example (batch stride 0).
+    Returns a new C-contiguous ``[B, n, m]`` array.
+    """
+    if not matmul_wins(a, ab, b, bb) or (ab is None and bb is None):
+        raise TypeError(
+            f"batched_matmul expects small float or complex matrices of one dtype, at "
+            f"least one of them batched; got {a.dtype}{a.shape} and {b.dtype}{b.shape}"
+        )
+    cdef Py_ssize_t sa[3]
+    cdef Py_ssize_t sb[3]
+    cdef cnp.ndarray A = a, B = b
+    if not _elem_strides(A, sa):
+        A = np.ascontiguousarray(A)
+        _elem_strides(A, sa)
+    if not _elem_strides(B, sb):
+        B = np.ascontiguousarray(B)
+        _elem_strides(B, sb)
+    # (batch stride, row stride, column stride) of each operand.
+    cdef Py_ssize_t a_b = 0, a_i, a_l, b_b = 0, b_l, b_j, nb
+    if ab is None:
+        a_i, a_l = sa[0], sa[1]
+    else:
+        a_b = sa[ab]
+        a_i, a_l = [sa[d] for d in range(3) if d != ab]
+    if bb is None:
+        b_l, b_j = sb[0], sb[1]
+    else:
+        b_b = sb[bb]
+        b_l, b_j = [sb[d] for d in range(3) if d != bb]
+    nb = A.shape[ab] if ab is not None else B.shape[bb]
+    pa = [A.shape[d] for d in range(A.ndim) if d != ab]
+    pb = [B.shape[d] for d in range(B.ndim) if d != bb]
+    cdef Py_ssize_t n = pa[0], k = pa[1], m = pb[1]
+    cdef cnp.ndarray C = np.empty((nb, n, m), dtype=A.dtype)
+    cdef int nthreads = _threads_for(nb * n * m * k)
+    cdef void* pA = cnp.PyArray_DATA(A)
+    cdef void* pB = cnp.PyArray_DATA(B)
+    cdef void* pC = cnp.PyArray_DATA(C)
+    cdef Py_ssize_t cb = n * m
+    if A.dtype == np.float64:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const double*>pA, a_b, a_i, a_l, <const double*>pB, b_b, b_l, b_j,
+                          <double*>pC, cb, m, 1, nthreads)
+    elif A.dtype == np.float32:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const float*>pA, a_b, a_i, a_l, <const float*>pB, b_b, b_l, b_j,
+                          <float*>pC, cb, m, 1, nthreads)
+    elif A.dtype == np.complex128:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const double complex*>pA, a_b, a_i, a_l,
+                          <const double complex*>pB, b_b, b_l, b_j, <double complex*>pC, cb, m, 1, nthreads)
+    else:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const float complex*>pA, a_b, a_i, a_l,
+                          <const float complex*>pB, b_b, b_l, b_j, <float complex*>pC, cb, m, 1, nthreads)
+    return C

@@ -58,36 +58,6 @@ def _split_ufunc(ufunc, values, batched, bdim, kwargs):
     return _parallel.split_call(ufunc, values, batched, bdim, out, **kwargs)
 
 
-def _matmul(args, bdims, **kwargs):
-    """np.matmul.  A per-example vector becomes a [1, k] row (left) or a [k, 1] column
-    (right) first, so that the batch axis is never read as a matrix axis."""
-    if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
-        raise NoBatchRule("axes=/axis= of np.matmul")
-    (a, b), (ab, bb) = args, bdims
-    if ab is not None and bb is None and ndim_of(a) == 2 and ndim_of(b) == 2:
-        return np.matmul(move_to_front(a, ab), b, **kwargs), 0  # [B, k] @ [k, m]: one GEMM
-    a_vec = ndim_of(a) - (ab is not None) == 1
-    b_vec = ndim_of(b) - (bb is not None) == 1
-    if a_vec:
-        a = np.expand_dims(a, 0) if ab is None else np.expand_dims(move_to_front(a, ab), 1)
-        ab = None if ab is None else 0
-    if b_vec:
-        b = np.expand_dims(b, 1) if bb is None else np.expand_dims(move_to_front(b, bb), 2)
-        bb = None if bb is None else 0
-    values, bdim = broadcast_batched([a, b], [ab, bb], (2, 2))
-    out = np.matmul(*values, **kwargs)
-    if a_vec and b_vec:
-        out = out[..., 0, 0]
-    elif a_vec:
-        out = out[..., 0, :]
-    elif b_vec:
-        out = out[..., 0]
-    return out, bdim
-
-
-register_batch_rule(np.matmul, _matmul, nargs=2)
-
-
 @register_ufunc_method("reduce")
 def _reduce(ufunc, args, bdims, axis=0, where=True, **kwargs):
     (x,), (bdim,) = args, bdims
