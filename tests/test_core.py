@@ -1,5 +1,7 @@
 """The compiled kernels against NumPy, over dtypes, layouts and strides (hypothesis)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -125,3 +127,41 @@ def test_batched_matmul_declines_what_numpy_does_better():
     assert not _core.matmul_wins(np.ones((5, 3, 2)), 0, np.ones((5, 3, 3)), 0)
     with pytest.raises(TypeError, match="batched_matmul expects small float or complex matrices"):
         _core.batched_matmul(np.ones((3, 3)), None, np.ones((3, 3)), None)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(sorted(_core.REDUCTIONS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 3, 50_000]),
+    n=st.sampled_from([0, 1, 2, 5, 8, 9, 33]),
+    kind=st.sampled_from(LAYOUTS),
+    bdim=st.integers(0, 1),
+    nans=st.booleans(),
+    ddof=st.sampled_from([0, 1]),
+    seed=st.integers(0, 2**16),
+)
+def test_batched_reduce_matches_numpy(threads, name, dtype, nbatch, n, kind, bdim, nans, ddof, seed):
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal((nbatch, n)).astype(dtype)
+    if nans and x0.size:
+        x0.flat[rng.integers(0, x0.size, 3)] = np.nan
+    x = layout(x0, bdim, kind)
+    logical = np.moveaxis(x, bdim, 0)
+    kwargs = {"ddof": ddof} if name in ("var", "std") else {}
+    if n == 0 and name in ("max", "min", "argmax", "argmin") and nbatch:
+        with pytest.raises(ValueError, match="zero-size array"):
+            _core.batched_reduce(name, x, bdim)
+        return
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.batched_reduce(name, x, bdim, **kwargs)
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = getattr(np, name)(logical.astype(np.float64), axis=1, **kwargs) if nbatch else np.empty(0)
+    assert got.shape == (nbatch,)
+    assert got.dtype == (np.intp if name.startswith("arg") else dtype)
+    np.testing.assert_allclose(got, want.astype(got.dtype), **tol(dtype), equal_nan=True)
