@@ -165,3 +165,36 @@ def test_batched_reduce_matches_numpy(threads, name, dtype, nbatch, n, kind, bdi
     assert got.shape == (nbatch,)
     assert got.dtype == (np.intp if name.startswith("arg") else dtype)
     np.testing.assert_allclose(got, want.astype(got.dtype), **tol(dtype), equal_nan=True)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=150, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 4, 3000]),
+    n=st.sampled_from([0, 1, 3, 17]),
+    kind=st.sampled_from(LAYOUTS),
+    bdim=st.integers(0, 1),
+    special=st.sampled_from([None, np.inf, -np.inf, np.nan]),
+    seed=st.integers(0, 2**16),
+)
+def test_logsumexp_and_softmax_match_scipy(threads, dtype, nbatch, n, kind, bdim, special, seed):
+    import scipy.special
+
+    rng = np.random.default_rng(seed)
+    x0 = (3 * rng.standard_normal((nbatch, n))).astype(dtype)
+    if special is not None and x0.size:
+        x0[0, 0] = special
+    x = layout(x0, bdim, kind)
+    logical = np.moveaxis(x, bdim, 0).astype(np.float64)
+    vmaprt.set_num_threads(threads)
+    try:
+        lse, sm = _core.batched_logsumexp(x, bdim), _core.batched_softmax(x, bdim)
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    with np.errstate(all="ignore"):
+        want_lse = scipy.special.logsumexp(logical, axis=1) if nbatch else np.empty(0)
+        want_sm = scipy.special.softmax(logical, axis=1) if nbatch and n else np.empty((nbatch, n))
+    assert lse.dtype == dtype and sm.dtype == dtype and sm.shape == (nbatch, n)
+    np.testing.assert_allclose(lse, want_lse.astype(dtype), **tol(dtype), equal_nan=True)
+    np.testing.assert_allclose(sm, want_sm.astype(dtype), **tol(dtype), equal_nan=True)

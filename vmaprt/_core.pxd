@@ -22,3 +22,9 @@ cdef void matmul_kernel(Py_ssize_t nb, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
 cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
                         Py_ssize_t xb, Py_ssize_t xk, double ddof,
                         floating* out, Py_ssize_t* iout, int nthreads) noexcept nogil
+
+cdef void logsumexp_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xb,
+                           Py_ssize_t xk, floating* out, int nthreads) noexcept nogil
+
+cdef void softmax_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xb,
+                         Py_ssize_t xk, floating* out, int nthreads) noexcept nogil

@@ -14,7 +14,7 @@ import os
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport NAN, sqrt
+from libc.math cimport INFINITY, NAN, exp, isfinite, log, sqrt
 
 import numpy as np
 
@@ -518,4 +518,108 @@ def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
         with nogil:
             reduce_kernel(op, nb, n, <const float*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim], dd,
                           NULL if arg else <float*>cnp.PyArray_DATA(out), iout, nthreads)
+    return out
+
+
+# logsumexp and softmax over the last per-example axis -----------------------------------
+cdef inline double _lse1(Py_ssize_t n, const floating* x, Py_ssize_t s) noexcept nogil:
+    """log(sum_k exp(x[k * s])), shifted by the maximum (taken as 0 when not finite,
+    as scipy.special.logsumexp does)"""
+    if n == 0:
+        return -INFINITY
+    cdef double m = _ext1(n, x, s, True), acc = 0
+    cdef Py_ssize_t k
+    if m != m:
+        return m
+    if not isfinite(m):
+        m = 0
+    for k in range(n):
+        acc += exp(x[k * s] - m)
+    return log(acc) + m
+
+
+cdef void logsumexp_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xb,
+                           Py_ssize_t xk, floating* out, int nthreads) noexcept nogil:
+    """out[z] = log(sum_k exp(x[z * xb + k * xk]))"""
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            out[z] = <floating>_lse1(n, x + z * xb, xk)
+    else:
+        for z in range(nb):
+            out[z] = <floating>_lse1(n, x + z * xb, xk)
+
+
+cdef inline void _softmax1(Py_ssize_t n, const floating* x, Py_ssize_t s, floating* y) noexcept nogil:
+    """y[k] = exp(x[k * s] - max) / sum_j exp(x[j * s] - max), y contiguous"""
+    if n == 0:
+        return
+    cdef double m = _ext1(n, x, s, True), acc = 0, e
+    cdef Py_ssize_t k
+    for k in range(n):
+        e = exp(x[k * s] - m)
+        y[k] = <floating>e
+        acc += e
+    acc = 1 / acc
+    for k in range(n):
+        y[k] = <floating>(y[k] * acc)
+
+
+cdef void softmax_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xb,
+                         Py_ssize_t xk, floating* out, int nthreads) noexcept nogil:
+    """out[z, k] = exp(x[z, k] - max_j x[z, j]) / sum_j exp(x[z, j] - max_j x[z, j])"""
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            _softmax1(n, x + z * xb, xk, out + z * n)
+    else:
+        for z in range(nb):
+            _softmax1(n, x + z * xb, xk, out + z * n)
+
+
+def _rows(x, bdim, what):
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{what} expects a 2-D float32/float64 array, got {type(x).__name__}")
+    return x
+
+
+def batched_logsumexp(x, Py_ssize_t bdim):
+    """``out[z] = log(sum(exp(x[z])))`` for a batch of vectors (batch axis ``bdim``)."""
+    cdef cnp.ndarray X = _rows(x, bdim, "batched_logsumexp")
+    cdef Py_ssize_t sx[2]
+    if not _elem_strides(X, sx):
+        X = np.ascontiguousarray(X)
+        _elem_strides(X, sx)
+    cdef Py_ssize_t nb = X.shape[bdim], n = X.shape[1 - bdim]
+    cdef cnp.ndarray out = np.empty(nb, dtype=X.dtype)
+    cdef int nthreads = _threads_for(8 * nb * n)  # exp costs several times a load
+    if X.dtype == np.float64:
+        with nogil:
+            logsumexp_kernel(nb, n, <const double*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                             <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            logsumexp_kernel(nb, n, <const float*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                             <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
+def batched_softmax(x, Py_ssize_t bdim):
+    """``out[z] = softmax(x[z])`` for a batch of vectors; returns a C-contiguous ``[B, n]``."""
+    cdef cnp.ndarray X = _rows(x, bdim, "batched_softmax")
+    cdef Py_ssize_t sx[2]
+    if not _elem_strides(X, sx):
+        X = np.ascontiguousarray(X)
+        _elem_strides(X, sx)
+    cdef Py_ssize_t nb = X.shape[bdim], n = X.shape[1 - bdim]
+    cdef cnp.ndarray out = np.empty((nb, n), dtype=X.dtype)
+    cdef int nthreads = _threads_for(8 * nb * n)
+    if X.dtype == np.float64:
+        with nogil:
+            softmax_kernel(nb, n, <const double*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                           <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            softmax_kernel(nb, n, <const float*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                           <float*>cnp.PyArray_DATA(out), nthreads)
     return out
