@@ -28,3 +28,8 @@ cdef void logsumexp_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ss
 
 cdef void softmax_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xb,
                          Py_ssize_t xk, floating* out, int nthreads) noexcept nogil
+
+cdef void gemm_kernel(Py_ssize_t nb, int n, int k, int m,
+                      const scalar* a, Py_ssize_t ab, char ta, int lda,
+                      const scalar* b, Py_ssize_t bb, char tb, int ldb,
+                      scalar* c, int nthreads) noexcept nogil

@@ -15,6 +15,10 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, NAN, exp, isfinite, log, sqrt
+from scipy.linalg.cython_blas cimport cgemm, dgemm, sgemm, zgemm
+
+ctypedef float complex floatcomplex
+ctypedef double complex doublecomplex
 
 import numpy as np
 
@@ -239,9 +243,15 @@ cdef void matmul_kernel(Py_ssize_t nb, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
 _MATMUL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64),
                   np.dtype(np.complex64), np.dtype(np.complex128))
 
-MATMUL_MAX = 8
-"""The largest matrix side the unrolled kernel takes; BLAS (through NumPy) wins above.
-Measured in benchmarks/ (docs/performance.rst)."""
+MATMUL_MAX = 4
+"""The largest matrix side the unrolled kernel takes (it is unrolled for 2, 3, 4).
+On [100000, 3, 3] it takes 0.43x NumPy's time; at side 8 its loops with
+variable bounds lose to BLAS (benchmarks/, docs/performance.rst)."""
+
+GEMM_MAX = 32
+"""The largest matrix side that goes to :func:`batched_gemm` (one single-threaded
+BLAS call per example, spread over threads): 0.32x NumPy on [2000, 16, 16];
+around side 64 NumPy's own loop over BLAS is as fast, so it takes over."""
 
 
 def _matmul_operand(x, bdim):
@@ -250,14 +260,29 @@ def _matmul_operand(x, bdim):
     return x.dtype in _MATMUL_DTYPES
 
 
-def matmul_wins(a, ab, b, bb):
-    """Whether :func:`batched_matmul` should batch this matmul: two stacks (or one
-    stack and one matrix) of small matrices of one float or complex dtype."""
+def matmul_path(a, ab, b, bb):
+    """Which kernel should batch this matmul of two stacks (or a stack and one
+    matrix) of one float or complex dtype: ``batched_matmul`` for small
+    matrices, ``batched_gemm`` for middle sizes, or None (NumPy)."""
     if not (_matmul_operand(a, ab) and _matmul_operand(b, bb)) or a.dtype != b.dtype:
-        return False
+        return None
+    if ab is None and bb is None:
+        return None
     sa = a.shape if ab is None else a.shape[:ab] + a.shape[ab + 1:]
     sb = b.shape if bb is None else b.shape[:bb] + b.shape[bb + 1:]
-    return sa[1] == sb[0] and max(sa[0], sa[1], sb[1]) <= MATMUL_MAX
+    if sa[1] != sb[0]:
+        return None
+    side = max(sa[0], sa[1], sb[1])
+    if side <= MATMUL_MAX:
+        return batched_matmul
+    if side <= GEMM_MAX:
+        return batched_gemm
+    return None
+
+
+def matmul_wins(a, ab, b, bb):
+    """Whether :func:`batched_matmul` takes these operands (see :func:`matmul_path`)."""
+    return matmul_path(a, ab, b, bb) is batched_matmul
 
 
 def batched_matmul(a, ab, b, bb):
@@ -623,3 +648,132 @@ def batched_softmax(x, Py_ssize_t bdim):
             softmax_kernel(nb, n, <const float*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
                            <float*>cnp.PyArray_DATA(out), nthreads)
     return out
+
+
+# Batched matmul through BLAS ---------------------------------------------------------------
+cdef inline bint _blas_operand(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t rs, Py_ssize_t cs,
+                               char* trans, int* ld) noexcept nogil:
+    """How BLAS reads a rows x cols row-major-thought matrix with element strides
+    (rs, cs), as the transposed column-major operand of C^T = B^T A^T:
+    'N' with ld = rs when rows are contiguous, 'T' with ld = cs when columns are.
+    False when neither stride is unit (the caller copies)."""
+    if cols == 1:
+        cs = 1
+    if rows == 1:
+        rs = cols if cs == 1 else 1
+    if cs == 1 and rs >= max(cols, 1):
+        trans[0] = b"N"
+        ld[0] = <int>rs
+        return True
+    if rs == 1 and cs >= max(rows, 1):
+        trans[0] = b"T"
+        ld[0] = <int>cs
+        return True
+    return False
+
+
+cdef inline void _gemm1(int n, int k, int m, const scalar* a, char ta, int lda,
+                        const scalar* b, char tb, int ldb, scalar* c) noexcept nogil:
+    """c (n x m, C order) = a (n x k) @ b (k x m), as column-major c^T = b^T a^T"""
+    cdef scalar one = 1, zero = 0
+    cdef int ldc = m if m > 0 else 1
+    if scalar is double:
+        dgemm(&tb, &ta, &m, &n, &k, &one, <double*>b, &ldb, <double*>a, &lda, &zero, c, &ldc)
+    elif scalar is float:
+        sgemm(&tb, &ta, &m, &n, &k, &one, <float*>b, &ldb, <float*>a, &lda, &zero, c, &ldc)
+    elif scalar is doublecomplex:
+        zgemm(&tb, &ta, &m, &n, &k, &one, <doublecomplex*>b, &ldb, <doublecomplex*>a, &lda, &zero, c, &ldc)
+    else:
+        cgemm(&tb, &ta, &m, &n, &k, &one, <floatcomplex*>b, &ldb, <floatcomplex*>a, &lda, &zero, c, &ldc)
+
+
+cdef void gemm_kernel(Py_ssize_t nb, int n, int k, int m,
+                      const scalar* a, Py_ssize_t ab, char ta, int lda,
+                      const scalar* b, Py_ssize_t bb, char tb, int ldb,
+                      scalar* c, int nthreads) noexcept nogil:
+    """c[z] = a[z * ab] @ b[z * bb], one single-threaded BLAS GEMM per example"""
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            _gemm1(n, k, m, a + z * ab, ta, lda, b + z * bb, tb, ldb, c + z * n * m)
+    else:
+        for z in range(nb):
+            _gemm1(n, k, m, a + z * ab, ta, lda, b + z * bb, tb, ldb, c + z * n * m)
+
+
+def _gemm_view(x, bdim):
+    """``(array, batch stride, trans, ld)`` for BLAS, copying only when neither inner
+    stride of a matrix is unit."""
+    cdef cnp.ndarray X = x
+    cdef Py_ssize_t s[3]
+    cdef char t
+    cdef int ld
+    axes = [d for d in range(X.ndim) if d != bdim]
+    if _elem_strides(X, s) and _blas_operand(X.shape[axes[0]], X.shape[axes[1]], s[axes[0]], s[axes[1]], &t, &ld):
+        return X, (s[bdim] if bdim is not None else 0), t, ld
+    X = np.ascontiguousarray(np.moveaxis(x, bdim, 0) if bdim is not None else x)
+    _elem_strides(X, s)
+    row = 1 if bdim is not None else 0
+    _blas_operand(X.shape[row], X.shape[row + 1], s[row], s[row + 1], &t, &ld)
+    return X, (s[0] if bdim is not None else 0), t, ld
+
+
+def batched_gemm(a, ab, b, bb):
+    """``c[z] = a[z] @ b[z]`` through BLAS ``?gemm``, one call per example spread over
+    threads (BLAS itself held to one thread meanwhile), leading dimensions taken
+    from the strides.  Same operands and result as :func:`batched_matmul`, for any
+    matrix size."""
+    if not (_matmul_operand(a, ab) and _matmul_operand(b, bb)) or a.dtype != b.dtype or (ab is None and bb is None):
+        raise TypeError(f"batched_gemm expects float or complex matrices of one dtype, got {a.dtype}{a.shape} and {b.dtype}{b.shape}")
+    pa = [a.shape[d] for d in range(3 - (ab is None)) if d != ab]
+    pb = [b.shape[d] for d in range(3 - (bb is None)) if d != bb]
+    if pa[1] != pb[0]:
+        raise ValueError(f"matmul: mismatch in the core dimension ({pa[1]} != {pb[0]})")
+    cdef Py_ssize_t nb = a.shape[ab] if ab is not None else b.shape[bb]
+    cdef int n = pa[0], k = pa[1], m = pb[1]
+    cdef cnp.ndarray C = np.empty((nb, n, m), dtype=a.dtype)
+    if nb == 0 or n == 0 or m == 0:
+        return C
+    if k == 0:
+        C[...] = 0
+        return C
+    A, a_b, ta, lda = _gemm_view(a, ab)
+    B, b_b, tb, ldb = _gemm_view(b, bb)
+    cdef cnp.ndarray AA = A, BB = B
+    cdef Py_ssize_t sab = a_b, sbb = b_b
+    cdef char cta = ta, ctb = tb
+    cdef int ilda = lda, ildb = ldb
+    cdef int nthreads = _threads_for(nb * n * m * k // 8)
+    cdef void* pA = cnp.PyArray_DATA(AA)
+    cdef void* pB = cnp.PyArray_DATA(BB)
+    cdef void* pC = cnp.PyArray_DATA(C)
+    limit = _blas_limits() if nthreads > 1 else None
+    try:
+        if C.dtype == np.float64:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const double*>pA, sab, cta, ilda, <const double*>pB, sbb, ctb, ildb, <double*>pC, nthreads)
+        elif C.dtype == np.float32:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const float*>pA, sab, cta, ilda, <const float*>pB, sbb, ctb, ildb, <float*>pC, nthreads)
+        elif C.dtype == np.complex128:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const double complex*>pA, sab, cta, ilda, <const double complex*>pB, sbb, ctb, ildb, <double complex*>pC, nthreads)
+        else:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const float complex*>pA, sab, cta, ilda, <const float complex*>pB, sbb, ctb, ildb, <float complex*>pC, nthreads)
+    finally:
+        if limit is not None:
+            limit.restore_original_limits()
+    return C
+
+
+_controller = None
+
+
+def _blas_limits():
+    """BLAS held to one thread while our threads each call it (threadpoolctl)."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
