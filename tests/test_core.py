@@ -17,6 +17,7 @@ DEFAULT_THREADS = vmaprt.get_num_threads()
 
 def test_core_is_compiled():
     assert _core.__file__.endswith((".so", ".pyd"))
+    assert isinstance(_core.DEBUG_BUILD, bool)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

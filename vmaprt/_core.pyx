@@ -24,6 +24,17 @@ import numpy as np
 
 cnp.import_array()
 
+cdef extern from *:
+    """
+    #ifndef VMAPRT_DEBUG
+    #define VMAPRT_DEBUG 0
+    #endif
+    """
+    int VMAPRT_DEBUG
+
+DEBUG_BUILD = bool(VMAPRT_DEBUG)
+"""True when built with VMAPRT_DEBUG_BUILD=1 (Cython's bounds and None checks on, -O0)."""
+
 
 # Threads -----------------------------------------------------------------------
 def _default_threads():
