@@ -240,3 +240,45 @@ def test_batched_gemm_matches_numpy(threads, dtype, nbatch, nkm, kinds, bdims, s
     want = np.matmul(a_full.astype(wide), b_full.astype(wide))
     assert got.dtype == dtype and got.shape == (nbatch, n, m)
     np.testing.assert_allclose(got, want.astype(dtype), **tol(dtype))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(sorted(_core.BINARY) + sorted(_core.UNARY)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 3, 40_000]),
+    shape=st.sampled_from([(), (1,), (5,), (2, 3)]),
+    kinds=st.tuples(st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS)),
+    ybatched=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_elementwise_kernels_match_numpy(threads, name, dtype, nbatch, shape, kinds, ybatched, seed):
+    rng = np.random.default_rng(seed)
+    x0 = np.abs(rng.standard_normal((nbatch,) + shape)).astype(dtype) + 0.1
+    x = layout(x0, 0, kinds[0]) if shape or kinds[0] != "transposed" else x0
+    logical_x = x
+    vmaprt.set_num_threads(threads)
+    try:
+        if name in _core.UNARY:
+            got = _core.batched_unary(name, x, 0)
+            want = getattr(np, name)(logical_x) if got is not None else None
+        else:
+            y = layout(rng.standard_normal((nbatch,) + shape).astype(dtype), 0, kinds[1]) if ybatched else rng.standard_normal(shape).astype(dtype)
+            got = _core.batched_binary(name, x, 0, y, 0 if ybatched else None)
+            want = getattr(np, name)(logical_x, y) if got is not None else None
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    if got is None:  # declined: the examples do not flatten to one stride
+        assert kinds[0] in ("stepped", "transposed", "F", "reversed") or kinds[1] in ("stepped", "transposed", "F", "reversed")
+        return
+    assert got.dtype == dtype and got.shape == (nbatch,) + shape and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, **tol(dtype))
+
+
+def test_elementwise_kernels_decline_what_they_do_not_take():
+    assert _core.batched_binary("add", np.ones((2, 3)), 0, np.ones((2, 3), np.float32), 0) is None
+    assert _core.batched_binary("add", np.ones((2, 3)), 0, np.ones((2, 4)), 0) is None
+    assert _core.batched_unary("exp", np.ones((2, 3), int), 0) is None
+    assert _core.batched_unary("exp", np.ones((4, 4))[:, ::2][::2].T, 0) is not None  # one stride per example
+    assert _core.batched_unary("exp", np.ones((4, 6, 6))[:, ::2, :3], 0) is None

@@ -14,7 +14,7 @@ import os
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport INFINITY, NAN, exp, isfinite, log, sqrt
+from libc.math cimport INFINITY, NAN, cos, exp, fabs, isfinite, log, sin, sqrt, tanh
 from scipy.linalg.cython_blas cimport cgemm, dgemm, sgemm, zgemm
 
 ctypedef float complex floatcomplex
@@ -717,8 +717,8 @@ def _gemm_view(x, bdim):
     stride of a matrix is unit."""
     cdef cnp.ndarray X = x
     cdef Py_ssize_t s[3]
-    cdef char t
-    cdef int ld
+    cdef char t = b"N"
+    cdef int ld = 1
     axes = [d for d in range(X.ndim) if d != bdim]
     if _elem_strides(X, s) and _blas_operand(X.shape[axes[0]], X.shape[axes[1]], s[axes[0]], s[axes[1]], &t, &ld):
         return X, (s[bdim] if bdim is not None else 0), t, ld
@@ -788,3 +788,154 @@ def _blas_limits():
         from threadpoolctl import ThreadpoolController
         _controller = ThreadpoolController()
     return _controller.limit(limits=1, user_api="blas")
+
+
+# Elementwise arithmetic and math ----------------------------------------------------------
+
+cdef enum:
+    E_ADD, E_SUB, E_MUL, E_DIV, E_MAX, E_MIN
+    U_EXP, U_LOG, U_SIN, U_COS, U_TANH, U_SQRT, U_ABS
+
+BINARY = {"add": E_ADD, "subtract": E_SUB, "multiply": E_MUL, "divide": E_DIV,
+          "maximum": E_MAX, "minimum": E_MIN}
+UNARY = {"exp": U_EXP, "log": U_LOG, "sin": U_SIN, "cos": U_COS, "tanh": U_TANH,
+         "sqrt": U_SQRT, "absolute": U_ABS}
+
+
+cdef inline floating _binary1(int op, floating x, floating y) noexcept nogil:
+    if op == E_ADD:
+        return x + y
+    if op == E_SUB:
+        return x - y
+    if op == E_MUL:
+        return x * y
+    if op == E_DIV:
+        return x / y
+    if op == E_MAX:
+        return x if (x >= y or x != x) else y  # NaN propagates, as np.maximum
+    return x if (x <= y or x != x) else y
+
+
+cdef inline floating _unary1(int op, floating x) noexcept nogil:
+    if op == U_EXP:
+        return <floating>exp(x)
+    if op == U_LOG:
+        return <floating>log(x)
+    if op == U_SIN:
+        return <floating>sin(x)
+    if op == U_COS:
+        return <floating>cos(x)
+    if op == U_TANH:
+        return <floating>tanh(x)
+    if op == U_SQRT:
+        return <floating>sqrt(x)
+    return <floating>fabs(x)
+
+
+cdef void binary_kernel(int op, Py_ssize_t nb, Py_ssize_t n,
+                        const floating* x, Py_ssize_t xb, Py_ssize_t xk,
+                        const floating* y, Py_ssize_t yb, Py_ssize_t yk,
+                        floating* out, int nthreads) noexcept nogil:
+    """out[z, k] = x[z * xb + k * xk] (op) y[z * yb + k * yk]; a stride of 0 broadcasts"""
+    cdef Py_ssize_t z, k
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            for k in range(n):
+                out[z * n + k] = _binary1(op, x[z * xb + k * xk], y[z * yb + k * yk])
+    else:
+        for z in range(nb):
+            for k in range(n):
+                out[z * n + k] = _binary1(op, x[z * xb + k * xk], y[z * yb + k * yk])
+
+
+cdef void unary_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
+                       Py_ssize_t xb, Py_ssize_t xk, floating* out, int nthreads) noexcept nogil:
+    """out[z, k] = f(x[z * xb + k * xk])"""
+    cdef Py_ssize_t z, k
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            for k in range(n):
+                out[z * n + k] = _unary1(op, x[z * xb + k * xk])
+    else:
+        for z in range(nb):
+            for k in range(n):
+                out[z * n + k] = _unary1(op, x[z * xb + k * xk])
+
+
+def _rows_of(x, Py_ssize_t bdim, dtype):
+    """A batch as ``(array, batch stride, element stride)`` over its flattened
+    examples, without copying, or None when the examples do not flatten to one
+    stride (or the dtype differs)."""
+    if type(x) is not np.ndarray or x.dtype != dtype:
+        return None
+    cdef Py_ssize_t s[32]
+    if x.ndim > 32 or not _elem_strides(x, s):
+        return None
+    axes = [d for d in range(x.ndim) if d != bdim and x.shape[d] != 1]
+    step = 0
+    if axes:  # the per-example axes must chain into one stride, last axis fastest
+        step = s[axes[len(axes) - 1]]
+        for i in range(len(axes) - 1):
+            if s[axes[i]] != s[axes[i + 1]] * x.shape[axes[i + 1]]:
+                return None
+    return x, s[bdim], step
+
+
+def batched_binary(name, x, xbdim, y, ybdim):
+    """``out = name(x, y)`` for two batches of one float dtype and per-example
+    shape (either may be unbatched: bdim None, batch stride 0), any flattenable
+    strides.  Returns a C-contiguous array with the batch first, or None when the
+    operands are not ones the kernel takes."""
+    if type(x) is not np.ndarray or type(y) is not np.ndarray or x.dtype != y.dtype:
+        return None
+    if x.dtype != np.float64 and x.dtype != np.float32:
+        return None
+    sx = x.shape if xbdim is None else x.shape[:xbdim] + x.shape[xbdim + 1:]
+    sy = y.shape if ybdim is None else y.shape[:ybdim] + y.shape[ybdim + 1:]
+    if sx != sy or (xbdim is None and ybdim is None):
+        return None
+    nb = x.shape[xbdim] if xbdim is not None else y.shape[ybdim]
+    rx = _rows_of(x, xbdim, x.dtype) if xbdim is not None else _rows_of(x[None], 0, x.dtype)
+    ry = _rows_of(y, ybdim, y.dtype) if ybdim is not None else _rows_of(y[None], 0, y.dtype)
+    if rx is None or ry is None:
+        return None
+    cdef cnp.ndarray X = rx[0], Y = ry[0]
+    cdef Py_ssize_t xb = rx[1] if xbdim is not None else 0, xk = rx[2]
+    cdef Py_ssize_t yb = ry[1] if ybdim is not None else 0, yk = ry[2]
+    cdef Py_ssize_t cnb = nb, n = int(np.prod(sx))
+    cdef int op = BINARY[name]
+    cdef cnp.ndarray out = np.empty((nb,) + tuple(sx), dtype=x.dtype)
+    cdef int nthreads = _threads_for(nb * n)
+    if x.dtype == np.float64:
+        with nogil:
+            binary_kernel(op, cnb, n, <const double*>cnp.PyArray_DATA(X), xb, xk,
+                          <const double*>cnp.PyArray_DATA(Y), yb, yk, <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            binary_kernel(op, cnb, n, <const float*>cnp.PyArray_DATA(X), xb, xk,
+                          <const float*>cnp.PyArray_DATA(Y), yb, yk, <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
+def batched_unary(name, x, Py_ssize_t bdim):
+    """``out = name(x)`` for a float batch with flattenable examples; C-contiguous,
+    batch first; None when the kernel does not take ``x``."""
+    if type(x) is not np.ndarray or (x.dtype != np.float64 and x.dtype != np.float32):
+        return None
+    rx = _rows_of(x, bdim, x.dtype)
+    if rx is None:
+        return None
+    cdef cnp.ndarray X = rx[0]
+    cdef Py_ssize_t xb = rx[1], xk = rx[2], nb = x.shape[bdim]
+    shape = x.shape[:bdim] + x.shape[bdim + 1:]
+    cdef Py_ssize_t n = int(np.prod(shape))
+    cdef int op = UNARY[name]
+    cdef cnp.ndarray out = np.empty((nb,) + tuple(shape), dtype=x.dtype)
+    cdef int nthreads = _threads_for(8 * nb * n)
+    if x.dtype == np.float64:
+        with nogil:
+            unary_kernel(op, nb, n, <const double*>cnp.PyArray_DATA(X), xb, xk, <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            unary_kernel(op, nb, n, <const float*>cnp.PyArray_DATA(X), xb, xk, <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
