@@ -508,7 +508,10 @@ class Generator:
         shape = _param_shape(size, low, high)
         levels = self._modes("integers")
         lay = _Layout(levels, shape, _levels_of((low, high)))
-        lo, span = _integer_bounds(lay.lift(low, len(shape)), lay.lift(high, len(shape)), dtype, endpoint)
+        if _is_int(low) and _is_int(high):
+            lo, span = _scalar_bounds(int(low), int(high), dtype, endpoint)
+        else:
+            lo, span = _integer_bounds(lay.lift(low, len(shape)), lay.lift(high, len(shape)), dtype, endpoint)
         k = self._next(levels)
         out = self._integers(lay, k, lo, span)
         res = lay.wrap(out.view(dtype) if dtype.itemsize == 8 else out.astype(dtype))
@@ -701,6 +704,9 @@ def _restore(seed_seq, calls, spawned):
 
 
 # Layout of a draw ----------------------------------------------------------------------
+_ZERO_BASE = np.zeros(1, dtype=np.uint64)
+_ZERO_BASE.flags.writeable = False
+
 class _Layout:
     """Where the values of one draw live (Note [positions of a batched draw]).
 
@@ -731,7 +737,7 @@ class _Layout:
                 stride *= lv.total
             self.run_len = inner.size * n
         else:
-            bases = np.zeros(1, dtype=np.uint64)
+            bases = _ZERO_BASE
             self.run_len = n
         if extra:
             bases = np.tile(bases, math.prod(lv.size for lv in extra))
@@ -800,9 +806,9 @@ def _values(x):
 
 
 def _check(x, bad, message):
-    with np.errstate(invalid="ignore"):
-        if np.any(bad(_values(x))):
-            raise ValueError(message)
+    found = bad(_values(x))  # comparisons with NaN do not warn
+    if found.any() if found.ndim else found:
+        raise ValueError(message)
 
 
 def _cast_param(x, dtype):
@@ -817,7 +823,7 @@ def _float_param(x):
 
 
 def _shape_of(x):
-    return x.shape if type(x) is BatchedArray else np.shape(x)
+    return x.shape if type(x) is BatchedArray or type(x) is np.ndarray else np.shape(x)
 
 
 def _shape(size):
@@ -841,6 +847,8 @@ def _size_of(size):
 def _param_shape(size, *params):
     """The per-example shape of a draw: ``size``, or the parameters' broadcast shape."""
     shapes = [tuple(_shape_of(p)) for p in params]
+    if not any(shapes):  # scalar parameters: the common case, without broadcast_shapes
+        return _shape(size)
     if size is None:
         try:
             return np.broadcast_shapes(*shapes)
@@ -910,13 +918,29 @@ def _check_axis(x, axis):
     return axis % x.ndim
 
 
+def _dtype_bounds(dtype):
+    if dtype.kind == "b":
+        return 0, 1, np.int64
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max), (np.int64 if dtype.kind == "i" else np.uint64)
+
+
+def _scalar_bounds(low, high, dtype, endpoint):
+    """``_integer_bounds`` for Python ints, in exact integer arithmetic."""
+    dmin, dmax, _ = _dtype_bounds(dtype)
+    shift = 0 if endpoint else 1
+    if low < dmin:
+        raise ValueError(f"low is out of bounds for {dtype}")
+    if high > dmax + shift:
+        raise ValueError(f"high is out of bounds for {dtype}")
+    if low > high - shift:
+        raise ValueError("low > high" if endpoint else "low >= high")
+    return np.array([low % 2**64], np.uint64), np.array([high - shift - low], np.uint64)
+
+
 def _integer_bounds(low, high, dtype, endpoint):
     """``(low, inclusive span)`` as uint64 kernel parameters, checked as NumPy does."""
-    if dtype.kind == "b":
-        dmin, dmax, work = 0, 1, np.int64
-    else:
-        info = np.iinfo(dtype)
-        dmin, dmax, work = int(info.min), int(info.max), (np.int64 if dtype.kind == "i" else np.uint64)
+    dmin, dmax, work = _dtype_bounds(dtype)
     low, high = _exact_ints(low), _exact_ints(high)
     lo_min, lo_max = _min_max(low)
     hi_min, hi_max = _min_max(high)
