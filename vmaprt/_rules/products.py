@@ -38,7 +38,7 @@ def _dot_subscripts(na, nb):
     return f"{la},{''.join(lb)}->{la[:-1]}{''.join(free_b)}"
 
 
-def _dot(args, bdims):
+def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
     if na == 0 or nb == 0:
