@@ -23,7 +23,7 @@ from ._helpers import (
     ndim_of,
     shape_of,
 )
-from .sorting import bsearch
+from .sorting import bsearch, row_gather
 
 
 def _rows(args, bdims):
@@ -386,10 +386,9 @@ def _interp(args, bdims, left=None, right=None, period=None):
     else:
         j = bsearch(xp, x, "right") - 1
 
-    def at(a, i):
-        return np.take_along_axis(a, np.clip(i, 0, n - 1), axis=1)
-
-    x0, x1, y0, y1 = at(xp, j), at(xp, j + 1), at(fp, j), at(fp, j + 1)
+    at_xp, at_fp = row_gather(xp), row_gather(fp)
+    j0, j1 = np.clip(j, 0, n - 1), np.clip(j + 1, 0, n - 1)
+    x0, x1, y0, y1 = at_xp(j0), at_xp(j1), at_fp(j0), at_fp(j1)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (y1 - y0) / (x1 - x0)
         out = slope * (x - x0) + y0

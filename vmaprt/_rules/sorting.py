@@ -7,6 +7,8 @@ itself, vectorized: every example's every query moves one halving step per
 NumPy call, ``log2(n)`` calls in all.
 """
 
+import math
+
 import numpy as np
 
 from .._registry import Mapped, register_batch_rule
@@ -76,10 +78,11 @@ register_batch_rule(np.lexsort, _lexsort, nargs=1)
 
 
 # Binary search in a batch of sorted rows --------------------------------------------
-def _less(a, b):
-    """``a < b`` in NumPy's sort order, where NaN comes after every number."""
+def _less(a, b, nan):
+    """``a < b`` in NumPy's sort order, where NaN comes after every number (``nan``
+    says whether there may be any)."""
     kind = np.result_type(a, b).kind
-    if kind == "f":
+    if kind == "f" and nan:
         return (a < b) | (np.isnan(b) & ~np.isnan(a))
     if kind == "c":
         ar, br = np.real(a), np.real(b)
@@ -87,29 +90,49 @@ def _less(a, b):
     return a < b
 
 
+def row_gather(a):
+    """``take(i)``: ``a[r, i[r, k]]`` for a ``[B, n]`` batch of rows and ``[B, m]`` indices.
+    A plain array is gathered by flat index, cheaper than take_along_axis."""
+    if type(a) is not np.ndarray:
+        return lambda i: np.take_along_axis(a, i, axis=1)
+    size, n = a.shape
+    flat = np.ravel(a)
+    offset = (np.arange(size) * n).reshape(size, 1)
+    return lambda i: flat[i + offset] if type(i) is np.ndarray else np.take_along_axis(a, i, axis=1)
+
+
 def bsearch(a, v, side="left"):
     """``np.searchsorted(a[i], v[i], side)`` for every row ``i``: ``a`` is ``[B, n]``
     with each row sorted, ``v`` is ``[B, m]``; returns ``[B, m]`` indices.
 
     Note [vectorized binary search]
-        ``lo``/``hi`` bracket each query's answer; one step halves every bracket
-        that is still open, so ``n.bit_length()`` steps close them all.  A step is
-        a few NumPy calls over the whole ``[B, m]``, with the comparisons of
-        NumPy's own search (NaN last), so the result is exactly searchsorted's.
+        The answer for a query is the number of elements of its row before it
+        (``< v`` for side='left', ``<= v`` for 'right'), and that predicate holds
+        for a prefix of the row.  So the count is found a bit at a time, from the
+        highest power of two below ``n`` down: each step tries adding the bit
+        and keeps it where the element there still comes before the query.
+        That is ``n.bit_length()`` steps of a few NumPy calls over the whole
+        ``[B, m]``, with the comparisons of NumPy's own search (NaN last), so
+        the result is exactly searchsorted's.
     """
-    n = shape_of(a)[1]
-    lo = np.zeros(shape_of(v), np.intp)
-    hi = np.full(shape_of(v), n, np.intp)
-    for _ in range(n.bit_length()):
-        mid = (lo + hi) >> 1
-        pivot = np.take_along_axis(a, np.minimum(mid, n - 1), axis=1)
-        go_right = _less(pivot, v) if side == "left" else ~_less(v, pivot)
-        open_ = lo < hi
-        lo, hi = (
-            np.where(open_ & go_right, mid + 1, lo),
-            np.where(open_ & ~go_right, mid, hi),
-        )
-    return lo
+    size, n = shape_of(a)
+    count = np.zeros(shape_of(v), np.intp)
+    if n == 0:
+        return count
+    nan = np.result_type(a, v).kind == "f" and (anywhere(np.isnan(a)) or anywhere(np.isnan(v)))
+    if n <= 64 and math.prod(shape_of(v)) * n <= 1 << 24:  # short rows: count, no search
+        a, v = np.expand_dims(a, 1), np.expand_dims(v, 2)  # [B, 1, n], [B, m, 1]
+        before = _less(a, v, nan) if side == "left" else ~_less(v, a, nan)
+        return np.sum(before, axis=2, dtype=np.intp)
+    gather = row_gather(a)
+    step = 1 << (n.bit_length() - 1)
+    while step:
+        trial = np.minimum(count + step, n)
+        pivot = gather(trial - 1)
+        before = _less(pivot, v, nan) if side == "left" else ~_less(v, pivot, nan)
+        count = np.where(before & (count + step <= n), trial, count)
+        step >>= 1
+    return count
 
 
 def _searchsorted(args, bdims, side="left", sorter=None):
@@ -149,8 +172,12 @@ def _digitize(args, bdims, right=False):
     shape = shape_of(x)
     x = flat_examples(x)
     side = "left" if right else "right"
-    up = bsearch(bins, x, side)
+    if not anywhere(~increasing):
+        return np.reshape(bsearch(bins, x, side), shape), 0
     down = shape_of(bins)[1] - bsearch(np.flip(bins, 1), x, side)
+    if not anywhere(increasing):
+        return np.reshape(down, shape), 0
+    up = bsearch(bins, x, side)
     return np.reshape(np.where(np.expand_dims(increasing, 1), up, down), shape), 0
 
 
