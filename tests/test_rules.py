@@ -123,6 +123,8 @@ CASES = [
     c(np.einsum, lambda x, y: np.einsum("...i,...i", x, y), [(2, 3), (3,)], id="einsum_implicit_ellipsis"),
     c(np.einsum, lambda x, y: np.einsum("ij,j", x, y), [(2, 3), (3,)], id="einsum_implicit"),
     c(np.einsum, lambda x: np.einsum("ij->", x), [(2, 3)], id="einsum_sum"),
+    c(np.einsum, lambda x, y: (np.einsum(x, [0, 1], y, [1, 2]), np.einsum(x, [0, 1], y, [1, 2], [2, 0]), np.einsum(x, [Ellipsis, 1], [1, Ellipsis])), [(2, 3), (3, 4)], id="einsum_interleaved"),
+    c(np.einsum, lambda x, y: (np.einsum("iij->j", x), np.einsum("i...,i...->...", y, y), np.einsum("ab,bc,cd->ad", y, y.T, y, optimize=True)), [(2, 2, 3), (3, 4)], id="einsum_repeated_optimize"),
     c(np.tensordot, np.tensordot, [(2, 3, 4), (3, 4, 2)], (F,), id="tensordot_2"),
     c(np.tensordot, lambda x, y: np.tensordot(x, y, axes=([0, 2], [2, 0])), [(4, 3, 2), (2, 5, 4)], id="tensordot_pairs"),
     c(np.tensordot, lambda x, y: np.tensordot(x, y, axes=0), [(2,), (3,)], id="tensordot_0"),
