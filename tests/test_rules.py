@@ -195,6 +195,7 @@ CASES += [
     c(la.solve, lambda a, b: (la.solve(a + 4 * np.eye(3), b), la.solve(a + 4 * np.eye(3), b[:, None] * b)), [(3, 3), (3,)], (F, F32, C), id="solve_vector"),
     c(la.solve, lambda a, b: la.solve(a + 4 * np.eye(3), b), [(3, 3), (3, 2)], (F,), id="solve_matrix"),
     c(la.solve, lambda a, b: la.solve(a + 4 * np.eye(3), b), [(2, 3, 3), (3,)], (F,), id="solve_stack"),
+    c(la.solve, lambda a, b: la.solve(a + 4 * np.eye(3), b), [(3, 3), (2, 3, 2)], (F,), id="solve_stack_b"),
     c(la.lstsq, lambda a, b: (*la.lstsq(a, b), *la.lstsq(a, b[:, None] * b[:3])), [(5, 3), (5,)], (F, C), id="lstsq"),
     c(la.lstsq, lambda a, b: la.lstsq(a, b, rcond=None)[:3], [(2, 4), (2,)], (F,), id="lstsq_wide"),
     c(la.multi_dot, lambda a, b, v: (la.multi_dot([a, b, a]), la.multi_dot([v, a, b, a, b]), la.multi_dot([a, b, a, v]), la.multi_dot([v, a, b, v]), la.multi_dot([a, b])), [(3, 3), (3, 3), (3,)]),
@@ -256,7 +257,7 @@ CASES += [
     c((np.diag_indices_from, np.tril_indices_from, np.triu_indices_from), lambda x: (x[np.diag_indices_from(x)], x[np.tril_indices_from(x)], x[np.triu_indices_from(x, 1)]), [(3, 3)]),
     c(np.ix_, lambda x, i: (x[np.ix_([0, 2], [1, 3])], x[np.ix_((np.abs(i) * 2).astype(np.int64) % 3, [0, 1])], x[np.ix_(np.array([True, False, True]), [3])]), [(3, 4), (2,)], unbatched=[False, True]),
     # elementwise
-    c(np.select, lambda x, y: (np.select([x > 0.5, x < -0.5], [x, y]), np.select([x > 0], [y], default=-1.0), np.select([y > 0, x > 0], [1, 2], x)), [(2, 3), (3,)], (F, I)),
+    c(np.select, lambda x, y: (np.select([x > 0.5, x < -0.5], [x, y]), np.select([x > 0], [y], default=-1.0), np.select([y > 0, x > 0], [1, 2], x), np.select(np.stack([x > 0, y + x > 1]), np.stack([x, y + x]))), [(2, 3), (3,)], (F, I)),
     c(np.piecewise, lambda x, y: (np.piecewise(x, [x < 0, x > 0.5], [lambda v: v ** 2, lambda v: -v, 7.0]), np.piecewise(x, [x > 0], [np.sin, np.cos]), np.piecewise(x[0], x[0] > 0, [np.sin, np.cos]), np.piecewise(x, [x + y > 0], [lambda v: v * 2])), [(2, 3), (3,)]),
     c((np.allclose, np.array_equal, np.array_equiv), lambda x, y: (np.allclose(x, y, atol=2.0), np.allclose(x, x + 1e-9), np.array_equal(x, x), np.array_equal(x, y), np.array_equal(x, x[:1]), np.array_equal(np.where(x > 1, np.nan, x), np.where(x > 1, np.nan, x), equal_nan=True), np.array_equiv(x, x[0]), np.array_equiv(x, y), np.array_equiv(x, x[:, :2])), [(2, 3), (2, 3)], (F, I)),
     c((np.isposinf, np.isneginf), lambda x: (np.isposinf(np.log(x) * -1), np.isneginf(np.log(x))), [(4,)]),
@@ -283,7 +284,7 @@ CASES += [
     c(np.interp, lambda x, xp, fp: (np.interp(x, np.cumsum(np.abs(xp)), fp), np.interp(x, np.cumsum(np.abs(xp)), fp, left=-5.0, right=5.0), np.interp(x, [0.0, 1.0, 2.0], fp[:3]), np.interp(x, np.cumsum(np.abs(xp)), fp + 1j * fp)), [(3,), (5,), (5,)]),
     c(np.interp, lambda x, xp: np.interp(np.concatenate([x, np.cumsum(np.abs(xp))[[0, 2, 4]], [np.nan]]), np.cumsum(np.abs(xp)), xp), [(3,), (5,)], id="interp_edges"),
     # creation with batched ends
-    c((np.linspace, np.logspace, np.geomspace), lambda a, b: (np.linspace(a, b, 5), np.linspace(a, 3.0, 4, endpoint=False, axis=-1), *np.linspace(a, b, 3, retstep=True), np.logspace(a, b, 4), np.logspace(a, b, 3, base=2.0, axis=1), np.geomspace(np.abs(a) + 1, np.abs(b) + 2, 4)), [(2,), ()], id="spaced"),
+    c((np.linspace, np.logspace, np.geomspace), lambda a, b: (np.linspace(a, b, 5), np.linspace(a, 3.0, 4, endpoint=False, axis=-1), *np.linspace(a, b, 3, retstep=True), np.logspace(a, b, 4), np.logspace(a, b, 3, base=2.0, axis=1), np.geomspace(np.abs(a) + 1, np.abs(b) + 2, 4), np.linspace(a, b, 3, True, False, None, 1)), [(2,), ()], id="spaced"),
     # dtypes, shapes, memory
     c((np.result_type, np.can_cast, np.common_type, np.min_scalar_type), lambda x: (x.astype(np.result_type(x, 1.0, np.int8)), x * np.can_cast(x, np.float32), x.astype(np.common_type(x)), x.astype(np.min_scalar_type(x))), [(3,)], (F, I)),
     c((np.shares_memory, np.may_share_memory), lambda x, y: (np.shares_memory(x, x[1:]), np.may_share_memory(x, y), np.shares_memory(x, np.copy(x))), [(3,), (3,)]),

@@ -154,11 +154,22 @@ def _select(args, bdims):
     """np.select: every condition, every choice and the default broadcast together."""
     condlist, choicelist, *default = args
     cbs, chbs, *dbs = bdims
-    cbs = cbs if type(cbs) is list else [None] * len(condlist)
-    chbs = chbs if type(chbs) is list else [None] * len(choicelist)
+    condlist, cbs = _as_list(condlist, cbs)
+    choicelist, chbs = _as_list(choicelist, chbs)
     n, default = len(condlist), default[0] if default else 0
     values, bdim = broadcast_batched([*condlist, *choicelist, default], [*cbs, *chbs, *(dbs or [None])])
     return np.select(values[:n], values[n:-1], values[-1]), bdim
+
+
+def _as_list(seq, bdim):
+    """A sequence operand as a list and its bdims; a batched array is split along its
+    first per-example axis."""
+    if type(bdim) is list:
+        return seq, bdim
+    if bdim is None:
+        return list(seq), [None] * len(seq)
+    x = move_to_front(seq, bdim)
+    return [x[:, i] for i in range(shape_of(x)[1])], [0] * shape_of(x)[1]
 
 
 register_batch_rule(np.select, _select, nargs=3)

@@ -46,7 +46,7 @@ def _solve(args, bdims):
     (a, b), (ab, bb) = args, bdims
     check_core(a, ab, 2)
     vector = ndim_of(b) - (bb is not None) == 1
-    if ab is None and ndim_of(a) == 2:  # one matrix: every example's b joins one right-hand side
+    if ab is None and ndim_of(a) == 2 and ndim_of(b) <= 3:  # one matrix: every b joins one right-hand side
         b = move_to_front(b, bb)
         if vector:  # [B, M] -> [M, B]
             return _la.solve(a, np.transpose(b)), 1
@@ -71,7 +71,11 @@ def _lstsq(args, bdims, rcond=None):
     full); when the examples disagree, they could not be stacked, as in the loop.
     """
     (a, b), (ab, bb) = args, bdims
-    check_core(a, ab, 2)
+    for x, bdim, least in ((a, ab, 2), (b, bb, 1)):  # NumPy's lstsq takes no stacks
+        if not least <= ndim_of(x) - (bdim is not None) <= 2:
+            raise _la.LinAlgError(
+                f"{ndim_of(x) - (bdim is not None)}-dimensional array given. Array must be two-dimensional"
+            )
     vector = ndim_of(b) - (bb is not None) == 1
     (a, b), (ab, bb) = front([a, b], [ab, bb])
     if vector:
