@@ -6,6 +6,10 @@ placement rule applies: the indexed dimensions stay in place when the
 advanced indices are adjacent, and move to the front otherwise.  A batched
 index array gathers per example: ``arange(B)`` joins the advanced indices,
 and one transpose restores the per-example order where NumPy moved it.
+
+The indexing functions follow: take, take_along_axis, choose, compress,
+ravel_multi_index, ix_, and the in-place put, put_along_axis, putmask, place
+and fill_diagonal, whose target must be batched.
 """
 
 import math
