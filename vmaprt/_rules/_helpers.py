@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .. import _parallel
+from .. import _core, _parallel
 from .._registry import COMPOSITE, Mapped, register_batch_rule
 
 __all__ = [
@@ -181,18 +181,23 @@ def defpreserving(func):
     register_batch_rule(func, rule, nargs=1)
 
 
-def defreducer(func, flat_when_none=False, masked=False, has_out=True):
+def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=None):
     """``func(a, axis=None, ...)`` reduces or scans per-example axes.
 
     The batch axis goes first and ``axis`` shifts past it.  ``axis=None``
     means every per-example axis, or, with ``flat_when_none`` (argmax,
     cumsum), the flattened example.  ``masked`` reducers take a ``where=`` mask,
-    which may be batched.  Large batches of reducers that take ``out=`` are
-    spread over threads (vmaprt/_parallel.py).
+    which may be batched.  ``kernel`` names the compiled reduction
+    (``_core.batched_reduce``) to use where it wins; large batches of reducers
+    that take ``out=`` are otherwise spread over threads (vmaprt/_parallel.py).
     """
 
     def rule(args, bdims, axis=None, *rest, **kwargs):
         (x,), (bdim,) = args, bdims
+        if kernel and not rest and axis in (None, 0, -1) and _core.reduce_wins(kernel, x, bdim):
+            ddof = kwargs.get("ddof", 0)
+            if set(kwargs) <= {"ddof"} and isinstance(ddof, (int, float, np.integer, np.floating)):
+                return _core.batched_reduce(kernel, x, bdim, ddof), 0
         if "where" in kwargs:
             x, bdim, kwargs["where"] = with_mask(x, bdim, kwargs["where"])
         x = move_to_front(x, bdim)

@@ -46,8 +46,9 @@ def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
         return np.multiply(*values), bdim
     if na == 1 and nb == 1 and ab is not None and bb is not None:
         return _batched_vector_dot(a, ab, b, bb), 0
-    if na == nb == 2 and _core.matmul_wins(a, ab, b, bb):
-        return _core.batched_matmul(a, ab, b, bb), 0
+    kernel = _core.matmul_path(a, ab, b, bb) if na == nb == 2 else None
+    if kernel is not None:
+        return kernel(a, ab, b, bb), 0
     if bb is None and nb <= 2:  # [..., k] @ [k(, m)] on the last axis: one GEMM
         if ab == ndim_of(a) - 1:
             a, ab = move_to_front(a, ab), 0
@@ -74,8 +75,9 @@ def _matmul(args, bdims, **kwargs):
         raise NoBatchRule("axes=/axis= of np.matmul")
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
-    if not kwargs and na == nb == 2 and _core.matmul_wins(a, ab, b, bb):
-        return _core.batched_matmul(a, ab, b, bb), 0
+    kernel = _core.matmul_path(a, ab, b, bb) if not kwargs and na == nb == 2 else None
+    if kernel is not None:
+        return kernel(a, ab, b, bb), 0
     if not kwargs and bb is None and nb == 2 and ab != ndim_of(a) - 1:
         return right_matmul(a, b), ab
     a_vec, b_vec = na == 1, nb == 1

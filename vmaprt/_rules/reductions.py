@@ -15,13 +15,15 @@ from ._helpers import (
     shape_of,
 )
 
-# These take a where= mask, which may be batched.
+# These take a where= mask, which may be batched; some have a compiled kernel.
+KERNELS = {np.sum: "sum", np.mean: "mean", np.prod: "prod", np.min: "min", np.amin: "min",
+           np.max: "max", np.amax: "max", np.var: "var", np.std: "std"}  # fmt: skip
 for _f in [
     np.sum, np.mean, np.prod, np.min, np.max, np.amin, np.amax, np.any, np.all,
     np.std, np.var, np.nansum, np.nanmean, np.nanprod, np.nanmin, np.nanmax,
     np.nanstd, np.nanvar,
 ]:  # fmt: skip
-    defreducer(_f, masked=True)
+    defreducer(_f, masked=True, kernel=KERNELS.get(_f))
 
 for _f in [np.median, np.nanmedian, np.ptp]:
     defreducer(_f)
