@@ -16,7 +16,6 @@ from ._helpers import (
     batch_size,
     bdim_at_front,
     broadcast_batched,
-    front,
     flat_examples,
     materialize,
     move_to_front,
