@@ -140,6 +140,13 @@ def render():
         "the warning): a batched ``q`` of ``np.quantile``, batched ``repeats`` of",
         "``np.repeat``, ``bins='auto'`` of ``np.histogram``.  SciPy's own functions are",
         "covered in :doc:`scipy`.",
+        "",
+        "NumPy dispatches some functions on only some of their arguments: the",
+        "indices of ``np.take``, the shift of ``np.roll``, the ``tol`` of",
+        "``np.linalg.matrix_rank``, the fill value of ``np.full_like`` and the widths",
+        "of ``np.strings`` do not make a call dispatch.  When only such an argument is",
+        "batched, NumPy converts it with ``np.asarray`` and vmap refuses; make the",
+        "first argument batched too, e.g. ``np.take(np.asarray(table, like=i), i)``.",
     ]
     for module in [*COUNTED, *others]:
         module_rows = [r for r in table if r.module == module]
