@@ -9,6 +9,7 @@ values: the rule batches it when every example trims alike.
 import warnings
 
 import numpy as np
+import numpy.polynomial.polynomial as _npoly
 
 from .._registry import COMPOSITE, NoBatchRule, register_batch_rule
 from ._helpers import (
@@ -22,6 +23,7 @@ from ._helpers import (
     ndim_of,
     shape_of,
 )
+from .products import _batched_einsum
 from .sorting import bsearch, row_gather
 
 
@@ -401,3 +403,42 @@ def _interp(args, bdims, left=None, right=None, period=None):
 
 
 register_batch_rule(np.interp, _interp, nargs=3)
+
+
+# numpy.polynomial's two-dimensional evaluation ------------------------------------------------
+def _polyval_grid(grid):
+    """numpy.polynomial's polyval2d (``grid=False``: elementwise in ``x`` and ``y``) and
+    polygrid2d (on the grid of ``x`` by ``y``): ``sum c[i, j] x**i y**j`` as one einsum
+    of the Vandermonde matrices of ``x`` and ``y`` with ``c``, any of them batched."""
+
+    def rule(args, bdims):
+        (x, y, c), (xb, yb, cb) = args, bdims
+        if not grid:
+            (x, y), bdim = broadcast_batched([x, y], [xb, yb])
+            xb = yb = bdim
+            x, y = np.broadcast_arrays(x, y)
+        nx, ny = ndim_of(x) - (xb is not None), ndim_of(y) - (yb is not None)
+        nc = ndim_of(c) - (cb is not None)
+        ci = c.shape[0] if cb is None else np.shape(move_to_front(c, cb))[1]
+        cj = c.shape[1] if cb is None else np.shape(move_to_front(c, cb))[2]
+        letters = iter("abcdefghklmnopqrstuvw")
+        sx = "".join(next(letters) for _ in range(nx))
+        sy = sx if not grid else "".join(next(letters) for _ in range(ny))
+        extra = "".join(next(letters) for _ in range(nc - 2))
+        subscripts = f"{sx}i,{sy}j,ij{extra}->{extra}{sx}{'' if not grid else sy}"
+        return _batched_einsum(subscripts, [_vander(x, ci), _vander(y, cj), c], [xb, yb, cb])
+
+    return rule
+
+
+def _vander(x, n):
+    """``polyvander(x, n - 1)``, NumPy's running products, with calls that dispatch."""
+    x = x + 0.0
+    powers = [x * 0 + 1]
+    for _ in range(1, n):
+        powers.append(powers[-1] * x)
+    return np.stack(powers, axis=-1)
+
+
+register_batch_rule(_npoly.polyval2d, _polyval_grid(False), nargs=3)
+register_batch_rule(_npoly.polygrid2d, _polyval_grid(True), nargs=3)
