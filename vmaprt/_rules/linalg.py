@@ -149,8 +149,15 @@ def _norm(args, bdims, ord=None, axis=None, keepdims=False):
     x = move_to_front(x, bdim)
     nd = ndim_of(x) - 1
     if axis is None:
-        if ord is None:
-            out = _la.norm(flat_examples(x), axis=1)
+        if ord is None:  # NumPy's sqrt(x.dot(x)) of the raveled example: vecdot is that dot
+            flat = flat_examples(x)
+            if not np.issubdtype(flat.dtype, np.inexact):
+                flat = flat.astype(float)
+            if np.iscomplexobj(flat):
+                re, im = np.real(flat), np.imag(flat)
+                out = np.sqrt(np.vecdot(re, re) + np.vecdot(im, im))
+            else:
+                out = np.sqrt(np.vecdot(flat, flat))
             return (np.reshape(out, shape_of(out) + (1,) * nd) if keepdims else out), 0
         if nd not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")

@@ -32,7 +32,7 @@ def _rows(args, bdims):
     (a scalar is a one-coefficient polynomial)."""
     out = []
     for a, b in zip(args, bdims):
-        a = a if b is None else move_to_front(a, b)
+        a = (a if hasattr(a, "dtype") else np.asarray(a)) if b is None else move_to_front(a, b)
         if ndim_of(a) == (b is not None):
             a = np.expand_dims(a, -1)
         out.append(a)
