@@ -82,12 +82,14 @@ def _module_order(module):
 
 
 def summary(table=None):
-    """Counts over the counted modules: ``{'total', 'rule', 'refused', 'fallback', 'percent'}``."""
+    """Counts over the counted modules: ``{'total', 'rule', 'like', 'refused', 'fallback',
+    'percent'}``; ``like`` counts the rules that are creation with ``like=``."""
     table = rows() if table is None else table
     counted = [r for r in table if r.module in COUNTED]
     n = {
         "total": len(counted),
         "rule": sum(r.status == "rule" for r in counted),
+        "like": sum(r.note == "with ``like=``" for r in counted),
         "refused": sum(r.status == "refused" for r in counted),
         "fallback": sum(r.status == "per-example fallback" for r in counted),
     }
@@ -130,7 +132,8 @@ def render():
         "",
         f"Of the {n['total']} functions of ``numpy``, ``numpy.linalg``, ``numpy.lib.scimath`` and",
         f"``numpy.lib.stride_tricks`` (NumPy {np.__version__}), **{n['rule']} have a batch rule",
-        f"({n['percent']:.1f}%)**, {n['refused']} are refused and {n['fallback']} run per example.",
+        f"({n['percent']:.1f}%)**, {n['like']} of them creation functions through ``like=``",
+        f"(``np.zeros(3, like=x)``); {n['refused']} are refused and {n['fallback']} run per example.",
         f"Of the {n_others} functions of the other modules ({', '.join(f'``{m}``' for m in others)}),",
         f"{other_rules} have a rule; the structured-array helpers of ``numpy.lib.recfunctions``",
         f"run per example.  Besides these functions, every ufunc has a rule, with all",
