@@ -29,6 +29,8 @@ def _spd(a):
 CASES = [
     Case(vsp.logsumexp, lambda x, b: (vsp.logsumexp(x), vsp.logsumexp(x, axis=1), vsp.logsumexp(x, axis=0, keepdims=True), vsp.logsumexp(x, b=np.abs(b)), *vsp.logsumexp(x, axis=-1, b=b, return_sign=True)), [(3, 4), (4,)], (F, F32), id="logsumexp"),
     Case((vsp.softmax, vsp.log_softmax), lambda x: (vsp.softmax(x), vsp.softmax(x, axis=1), vsp.log_softmax(x, axis=0), vsp.log_softmax(x)), [(3, 4)], (F, F32), id="softmax"),
+    # per-example vectors: the compiled row kernels
+    Case((vsp.logsumexp, vsp.softmax), lambda x: (vsp.logsumexp(x), vsp.softmax(x), vsp.logsumexp(x, axis=-1), vsp.softmax(x, axis=0)), [(7,)], (F, F32), id="row_kernels"),
     Case(vsp.solve, lambda a, b: (vsp.solve(a + 3 * np.eye(3), b), vsp.solve(a + 3 * np.eye(3), b[:, None] * b), vsp.solve(_spd(a), b, assume_a="pos"), vsp.solve(a + 3 * np.eye(3), b, transposed=True)), [(3, 3), (3,)], (F, F32), id="solve"),
     Case(vsp.solve_triangular, lambda a, b: (vsp.solve_triangular(a + 3 * np.eye(3), b), vsp.solve_triangular(a + 3 * np.eye(3), b, lower=True, trans=1), vsp.solve_triangular(a, b[:, None] * b, unit_diagonal=True, trans="C"), vsp.solve_triangular(a + 3 * np.eye(3), b, lower=True, trans=2)), [(3, 3), (3,)], (F, C), id="solve_triangular"),
     Case((vsp.cho_factor, vsp.cho_solve), lambda a, b: (vsp.cho_factor(_spd(a))[0], vsp.cho_factor(_spd(a), lower=True)[0], vsp.cho_solve(vsp.cho_factor(_spd(a)), b), vsp.cho_solve(vsp.cho_factor(_spd(a), lower=True), b[:, None] * b)), [(3, 3), (3,)], (F, C), id="cho"),

@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
+from . import _core
 from ._batched import per_example
 from ._registry import Mapped, register_batch_rule
 from ._rules._helpers import (
@@ -86,8 +87,17 @@ def _axes(x, axis):
     return tuple(a + 1 for a in normalize_axes(axis, ndim_of(x) - 1))
 
 
+def _rows(x, bdim, axis):
+    """Whether the compiled row kernels take ``x``: a float ndarray batch of vectors
+    reduced over their one axis."""
+    return (type(x) is np.ndarray and x.ndim == 2 and bdim is not None
+            and x.dtype in (np.float32, np.float64) and axis in (None, 0, -1, (0,), (-1,)))
+
+
 def _logsumexp(args, bdims, axis=None, b=None, keepdims=False, return_sign=False):
     (a,), (abdim,) = args, bdims
+    if b is None and not keepdims and not return_sign and _rows(a, abdim, axis):
+        return _core.batched_logsumexp(a, abdim), 0  # one fused pass per row
     b_batched = type(b) is Mapped
     if b_batched:
         size = batch_size([a, b.value], [abdim, b.bdim])
@@ -113,6 +123,8 @@ register_batch_rule(logsumexp, _logsumexp, nargs=1, kw_operands=("b",))
 def _softmax_rule(wrapper):
     def rule(args, bdims, axis=None):
         (x,), (bdim,) = args, bdims
+        if wrapper is softmax and _rows(x, bdim, axis):
+            return _core.batched_softmax(x, bdim), 0  # one fused pass per row
         x = move_to_front(x, bdim)
         return wrapper(x, axis=_axes(x, axis)), 0
 
