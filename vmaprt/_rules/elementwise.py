@@ -43,9 +43,26 @@ def _call(ufunc, args, bdims, **kwargs):
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
     batched = [b is not None for b in bdims]
-    if ufunc.signature is None and _parallel.worth_splitting(values, values[batched.index(True)].shape[bdim]):
+    if (
+        ufunc.signature is None
+        and ufunc not in _MEMORY_BOUND
+        and _parallel.worth_splitting(values, values[batched.index(True)].shape[bdim])
+    ):
         return _split_ufunc(ufunc, values, batched, bdim, kwargs), bdim
     return ufunc(*values, **kwargs), bdim
+
+
+# Ufuncs that do little per element, so a second core sharing the memory bus
+# does not speed them up (measured: docs/performance.rst); they run in one call.
+_MEMORY_BOUND = {
+    np.add, np.subtract, np.multiply, np.negative, np.positive, np.absolute, np.fabs,
+    np.maximum, np.minimum, np.fmax, np.fmin, np.square, np.conjugate, np.sign,
+    np.copysign, np.equal, np.not_equal, np.less, np.less_equal, np.greater,
+    np.greater_equal, np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift,
+    np.right_shift, np.isnan, np.isinf, np.isfinite, np.signbit, np.floor, np.ceil,
+    np.trunc, np.rint,
+}  # fmt: skip
 
 
 def _split_ufunc(ufunc, values, batched, bdim, kwargs):
