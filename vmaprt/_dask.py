@@ -60,12 +60,14 @@ Note [misaligned blocks]
 """
 
 import contextlib
+import operator
 import threading
 import uuid
 
 import dask
 import dask.array as da
 import numpy as np
+from dask.highlevelgraph import HighLevelGraph
 
 from . import _api
 from . import tree as _tree
@@ -109,20 +111,9 @@ def vmap_call(spec, args, kwargs):
     if not outs:  # f returned an empty container: nothing to compute
         return _tree.unflatten(out_spec, [])
     chunks = next((x.chunks[d] for x, d in zip(leaves, dims) if d is not None and _is_dask(x)), (size,))
-    plan, chunk_inputs, whole_inputs = _plan(spec, leaves, dims, treespec, size, chunks, mapped, start)
-
-    name = f"vmap-{spec.name}-{uuid.uuid4().hex}"
-    plan = dask.delayed(plan, pure=False)
-    run = dask.delayed(_run_block, nout=len(outs))
-    offsets = np.cumsum((0,) + chunks)
-    blocks = [
-        run(plan, [x[b] for x in chunk_inputs], whole_inputs, int(offsets[b]), dask_key_name=f"{name}-{b}")
-        for b in range(len(chunks))
-    ]
-    results = [
-        _assemble(f"{name}-out{j}", [blk[j] for blk in blocks], chunks, trace_out, od)
-        for j, (trace_out, od) in enumerate(zip(outs, out_dims))
-    ]
+    plan, inputs = _plan(spec, leaves, dims, treespec, size, chunks, mapped, start)
+    blocks = _blocks(f"vmap-{spec.name}-{uuid.uuid4().hex}", plan, inputs, chunks)
+    results = [_output(blocks, j, out, od) for j, (out, od) in enumerate(zip(outs, out_dims))]
     return results[0] if out_spec is None else _tree.unflatten(out_spec, results)
 
 
@@ -207,42 +198,59 @@ class _Plan:
 
 
 def _plan(spec, leaves, dims, treespec, size, chunks, mapped, start):
-    """``(plan, chunk_inputs, whole_inputs)``: per mapped input its blocks (as
-    Delayed, batch axis chunked only), per unmapped Dask input its one chunk."""
+    """``(plan, inputs)``: ``inputs`` holds ``(array, in_dim)`` for each input a
+    block reads from the graph, rechunked: mapped ones cut only along their batch
+    axis, at ``chunks``; unmapped Dask arrays in one chunk (in_dim None)."""
     static = list(leaves)
-    chunk_at, chunk_inputs, whole_at, whole_inputs = [], [], [], []
+    chunk_at, whole_at, inputs = [], [], []
     for i, (x, d) in enumerate(zip(leaves, dims)):
         if d is not None:
             if not _is_dask(x):
                 x = da.from_array(x, chunks=-1, name=False)
-            x = x.rechunk({ax: chunks if ax == d else -1 for ax in range(x.ndim)})
+            inputs.append((x.rechunk({ax: chunks if ax == d else -1 for ax in range(x.ndim)}), d))
             chunk_at.append(i)
-            chunk_inputs.append(x.to_delayed(optimize_graph=False).reshape(-1))
         elif _is_dask(x):
-            x = x.rechunk(-1) if x.ndim else x
+            inputs.append((x.rechunk(-1) if x.ndim else x, None))
             whole_at.append(i)
-            whole_inputs.append(x.to_delayed(optimize_graph=False).reshape(-1)[0])
         else:
             continue
         static[i] = None
     block_spec = _part_spec(spec, size, mapped)
     plan = _Plan(block_spec, _tree.unflatten(treespec, static), chunk_at, whole_at, size, start)
-    return plan, chunk_inputs, whole_inputs
+    return plan, inputs
 
 
-def _assemble(name, parts, chunks, trace_out, od):
-    """One output leaf from its per-block parts: concatenated along out_dim ``od``."""
-    if od is None:
+def _blocks(name, plan, inputs, chunks):
+    """A 1-d Dask array of objects: block ``b`` is the tuple of output leaves of
+    ``_run_block`` over the examples of ``chunks[b]``.  Never computed itself."""
+    plan_key = f"{name}-plan"
+    layer = {plan_key: plan}
+    whole = [(x.name,) + (0,) * x.ndim for x, d in inputs if d is None]
+    offset = 0
+    for b, n in enumerate(chunks):
+        chunk = [(x.name,) + tuple(b if ax == d else 0 for ax in range(x.ndim)) for x, d in inputs if d is not None]
+        layer[(name, b)] = (_run_block, plan_key, chunk, whole, offset)
+        offset += n
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[x for x, _ in inputs])
+    return da.Array(graph, name, (chunks,), meta=np.empty((0,), dtype=object))
+
+
+def _output(blocks, j, trace_out, od):
+    """Output leaf ``j``: its part of every block, along out_dim ``od``."""
+    if od is None:  # the same in every block: the first block's (a non-array: the trace's)
         if not isinstance(trace_out, (np.ndarray, np.generic)):
             return trace_out
-        return da.from_delayed(parts[0], np.shape(trace_out), dtype=trace_out.dtype, name=f"{name}-0")
-    axis = _api._batch_axis(trace_out, od)
-    shape = list(trace_out.shape)
-    arrays = []
-    for b, (part, n) in enumerate(zip(parts, chunks)):
-        shape[axis] = n
-        arrays.append(da.from_delayed(part, tuple(shape), dtype=trace_out.dtype, name=f"{name}-{b}"))
-    return arrays[0] if len(arrays) == 1 else da.concatenate(arrays, axis=axis)
+        ndim = np.ndim(trace_out)
+        chunks = tuple((s,) for s in np.shape(trace_out))
+        sources = {(0,) * ndim: 0}  # the output chunk's index -> the block it comes from
+    else:
+        ndim, axis = trace_out.ndim, _api._batch_axis(trace_out, od)
+        chunks = tuple(blocks.chunks[0] if ax == axis else (s,) for ax, s in enumerate(trace_out.shape))
+        sources = {(0,) * axis + (b,) + (0,) * (ndim - axis - 1): b for b in range(blocks.numblocks[0])}
+    name = f"{blocks.name}-out{j}"
+    layer = {(name,) + index: (operator.getitem, (blocks.name, b), j) for index, b in sources.items()}
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[blocks])
+    return da.Array(graph, name, chunks, meta=np.empty((0,) * ndim, dtype=trace_out.dtype))
 
 
 # In the worker ---------------------------------------------------------------------------------
