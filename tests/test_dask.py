@@ -202,6 +202,23 @@ def test_blocks_sharing_a_generator_on_threads():
     assert_same(lazy.compute(scheduler="threads", num_workers=8), want)
 
 
+def test_generator_made_inside_f():
+    def f(v):                                    # a fresh generator per call of f
+        return v + vmaprt.random.default_rng(3).normal(size=2)
+
+    vf = vmaprt.vmap(f, randomness="different")
+    x = np.zeros((B, 2))
+    assert_same(vf(to_dask(x, 0, CHUNKINGS[2])).compute(scheduler="threads"), vf(x))
+
+
+def test_two_generators_with_one_seed_and_different_states():
+    a, b = vmaprt.random.default_rng(4), vmaprt.random.default_rng(4)
+    b.random()
+    f = vmaprt.vmap(lambda v: v + a.random() + b.random(), randomness="different")
+    with pytest.raises(ValueError, match=r"vmap\(<lambda>\): over Dask arrays, .* two vmaprt.random generators with the same seed"):
+        f(da.zeros((3, 2)))
+
+
 def test_chunk_size_bounds_each_block():
     seen = []
 

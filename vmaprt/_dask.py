@@ -22,10 +22,12 @@ Note [Dask inputs]
       batch of 0 examples (no data computed); if ``f`` cannot run on an empty
       batch (a per-example fallback, or a value check on placeholder zeros),
       on the first example, computed.
-    - A task per block returns the block's output leaves; an output with an
-      int out_dim is the concatenation of its blocks along it.  An array
-      output with out_dim None comes from the first block; a non-array one
-      (a string, None) from the trace.
+    - The graph has one layer of block tasks, each returning the tuple of
+      its output leaves (a 1-d Dask array of objects, never computed
+      itself), and per output leaf one layer that picks its part of every
+      block, chunked along the leaf's out_dim.  An array output with out_dim
+      None is the first block's; a non-array one (a string, None) the
+      trace's.
 
 Note [Dask blocks and randomness]
     A block is examples ``[offset, offset + n)`` of a batch of ``total``; its
