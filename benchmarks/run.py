@@ -77,6 +77,26 @@ def interleaved(fns, numbers, repeats):
     return samples
 
 
+def cpu_clock():
+    """``(wall, busy, own)`` seconds: wall time, CPU time the whole machine spent busy
+    (from /proc/stat; None elsewhere) and CPU time of this process, all threads."""
+    own = os.times()
+    try:
+        with open("/proc/stat") as fh:
+            ticks = [int(v) for v in fh.readline().split()[1:9]]
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+    except (OSError, ValueError):
+        busy = None
+    return time.perf_counter(), busy, own.user + own.system
+
+
+def others_load(start, end):
+    """How many cores other processes kept busy between two :func:`cpu_clock` readings."""
+    if start[1] is None or end[1] is None or end[0] <= start[0]:
+        return None
+    return max(0.0, ((end[1] - start[1]) - (end[2] - start[2])) / (end[0] - start[0]))
+
+
 # One workload ---------------------------------------------------------------------------------
 def _check(out, reference):
     out = np.asarray(out)
@@ -131,9 +151,11 @@ def run_workload(w, columns, modules, quick, target, repeats):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", vmaprt.PerformanceWarning)  # recorded above, once
+        clock = cpu_clock()
         numbers = {k: calibrate(fn, target) for k, fn in checked.items()}
         samples = interleaved(checked, numbers, repeats)
 
+    row["others_load"] = others_load(clock, cpu_clock())
     medians = {k: statistics.median(v) for k, v in samples.items()}
     candidates = {k.removeprefix("numpy: "): medians[k] for k in medians if k.startswith("numpy: ")}
     if not candidates:
@@ -150,6 +172,7 @@ def run_workload(w, columns, modules, quick, target, repeats):
         s = samples[k]
         row["columns"][col].update({
             "seconds": medians[k], "ratio": medians[k] / candidates[best],
+            "best_ratio": min(s) / min(samples["numpy: " + best]),  # fastest sample to fastest
             "number": numbers[k], "samples": s,
             "spread": max(s) / min(s),  # within this run: slowest over fastest sample
         })
@@ -205,6 +228,11 @@ def table(rows, columns, geomeans):
 
 def _shape(row):
     return "[" + ", ".join(map(str, row["shapes"][0])) + "]"
+
+
+def _load_note(row):
+    load = row.get("others_load")
+    return f", other processes busy on {load:.1f} cores" if load is not None else ""
 
 
 def machine_info(modules):
@@ -357,23 +385,29 @@ def main(argv=None):
         rows.append(run_workload(w, columns, modules, opts.quick, target, repeats))
         r = rows[-1]["columns"].get("vmaprt", {})
         print(f"  {w.name + ' ' + _shape(rows[-1]):<45} vmaprt/numpy {fmt_ratio(r['ratio']) if 'ratio' in r else 'n/a':>6}"
-              f"   ({time.perf_counter() - t0:.1f} s)", flush=True)
+              f"   ({time.perf_counter() - t0:.1f} s{_load_note(rows[-1])})", flush=True)
 
     geomeans = {c: geomean([r["columns"].get(c, {}).get("ratio") for r in rows]) for c in columns}
+    best_geomeans = {c: geomean([r["columns"].get(c, {}).get("best_ratio") for r in rows]) for c in columns}
+    loads = [r["others_load"] for r in rows if r.get("others_load") is not None]
+    info["others_load_mean"] = sum(loads) / len(loads) if loads else None
     info["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     info["seconds"] = round(time.perf_counter() - start, 1)
 
     print()
     print(table(rows, columns, geomeans))
     g = geomeans.get("vmaprt")
-    print(f"geometric mean of vmaprt/numpy over {len(rows)} workloads: {g:.3f}" if g else
-          "geometric mean of vmaprt/numpy: n/a")
+    gb = best_geomeans.get("vmaprt")
+    print(f"geometric mean of vmaprt/numpy over {len(rows)} workloads: {g:.3f} "
+          f"(of medians; {gb:.3f} of fastest samples)" if g else "geometric mean of vmaprt/numpy: n/a")
     extras = [f"torch {info['torch']} ({info['torch_threads']} threads)" if "torch" in info else None,
               f"jax {info['jax']} (x64)" if "jax" in info else None]
     print(f"numpy {np.__version__}, " + "".join(f"{e}, " for e in extras if e)
           + f"{info['cores_available']} cores, vmaprt threads {info['vmaprt_threads']}, "
-          f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}, load {info['loadavg'][0]:.2f}, "
-          f"total {info['seconds']:.0f} s")
+          f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}, "
+          + (f"other processes busy on {info['others_load_mean']:.1f} cores on average, "
+             if info["others_load_mean"] is not None else "")
+          + f"total {info['seconds']:.0f} s")
     status = 0
     for r in rows:
         for col, problem in r["errors"].items():
@@ -385,7 +419,8 @@ def main(argv=None):
     if opts.json:
         Path(opts.json).parent.mkdir(parents=True, exist_ok=True)
         with open(opts.json, "w") as fh:
-            json.dump({"meta": info, "columns": columns, "geomean": geomeans, "rows": rows}, fh, indent=1)
+            json.dump({"meta": info, "columns": columns, "geomean": geomeans,
+                       "geomean_fastest": best_geomeans, "rows": rows}, fh, indent=1)
         print(f"wrote {opts.json}")
     if opts.plot:
         Path(opts.plot).parent.mkdir(parents=True, exist_ok=True)
