@@ -276,7 +276,7 @@ def plot(rows, columns, geomeans, path, title):
     import matplotlib.pyplot as plt
 
     cols = [c for c in columns if c != "numpy"]
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.9 * len(rows) + 2), 5.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.9 * len(rows) + 2), 6.0), layout="constrained")
     width = 0.8 / len(cols)
     colors = plt.get_cmap("tab10").colors
     for j, col in enumerate(cols):
@@ -296,8 +296,8 @@ def plot(rows, columns, geomeans, path, title):
     ax.set_xticklabels([f"{r['name']}\n{_shape(r)}" for r in rows], rotation=60, ha="right", fontsize=7)
     ax.set_xlim(-0.6, len(rows) - 0.4)
     ax.grid(axis="y", which="major", alpha=0.3)
-    ax.legend(fontsize=8, ncols=2)
     ax.set_title(title, fontsize=10)
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
