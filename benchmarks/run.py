@@ -14,8 +14,9 @@ Method (docs/performance.rst says more):
    sample takes at least ``--target`` seconds (25 ms; 5 ms with ``--quick``).
 3. Samples are interleaved: each of ``--repeats`` rounds takes one sample of
    every column, in an order rotated from round to round, so that noise on
-   this shared machine hits every column alike.  The time of a column is the
-   median of its samples.
+   this shared machine hits every column alike, and each sample starts
+   after a pause (``--settle``) that lets the thread pools of the column
+   before it park.  The time of a column is the median of its samples.
 4. Ratios are to the baseline "numpy": the fastest of the workload's
    hand-vectorized expressions in this run.  The geometric mean of each
    column's ratios sums the table up.
@@ -65,14 +66,27 @@ def calibrate(fn, target):
         number *= 10
 
 
-def interleaved(fns, numbers, repeats):
+def interleaved(fns, numbers, repeats, settle=0.0):
     """``{name: [seconds per call, one per round]}``; each round samples every fn once,
-    starting one further along the list each round."""
+    starting one further along the list each round, after a pause of ``settle`` seconds.
+
+    Note [settling between samples]
+        After a BLAS call, OpenBLAS's worker threads spin for about 0.1 s
+        before they sleep.  On a 2-core machine that halves the speed of
+        whatever runs next: ``x.sum(axis=1)`` took 3.3 ms right after
+        ``x @ ones`` and 1.7 ms 0.2 s later.  Without the pause, the column
+        sampled after a BLAS column is charged for it (vmaprt's row sum
+        measured 2x NumPy's for that reason alone).  The pause lets every
+        library's threads park, so each sample sees only its own column's
+        threads, as a program that calls it repeatedly does.
+    """
     names = list(fns)
     timers = {k: timeit.Timer(fns[k]) for k in names}
     samples = {k: [] for k in names}
     for r in range(repeats):
         for k in names[r % len(names):] + names[: r % len(names)]:
+            if settle:
+                time.sleep(settle)
             samples[k].append(timers[k].timeit(numbers[k]) / numbers[k])
     return samples
 
@@ -108,7 +122,7 @@ def _check(out, reference):
     return None
 
 
-def run_workload(w, columns, modules, quick, target, repeats):
+def run_workload(w, columns, modules, quick, target, repeats, settle=0.0):
     """Check, then time, every column on one workload: the dict of one JSON row."""
     args = w.inputs(np.random.default_rng(0), quick)
     ref_label, ref_fn = next(iter(w.numpy.items()))
@@ -153,7 +167,7 @@ def run_workload(w, columns, modules, quick, target, repeats):
         warnings.simplefilter("ignore", vmaprt.PerformanceWarning)  # recorded above, once
         clock = cpu_clock()
         numbers = {k: calibrate(fn, target) for k, fn in checked.items()}
-        samples = interleaved(checked, numbers, repeats)
+        samples = interleaved(checked, numbers, repeats, settle)
 
     row["others_load"] = others_load(clock, cpu_clock())
     medians = {k: statistics.median(v) for k, v in samples.items()}
@@ -339,6 +353,9 @@ def parse_args(argv):
                    help="samples per column, interleaved (default 7; 3 with --quick)")
     p.add_argument("--target", type=float, metavar="SECONDS",
                    help="minimum time of one sample (default 0.025; 0.005 with --quick)")
+    p.add_argument("--settle", type=float, metavar="SECONDS",
+                   help="pause before each sample, for other thread pools to park "
+                        "(default 0.15; 0.01 with --quick)")
     p.add_argument("--json", metavar="PATH", help="write the results and machine info to PATH")
     p.add_argument("--plot", metavar="PATH.png", help="draw the ratios to NumPy into PATH.png")
     p.add_argument("--no-torch", action="store_true", help="leave the torch.vmap column out")
@@ -359,6 +376,7 @@ def main(argv=None):
         return 0
     repeats = opts.repeats or (3 if opts.quick else 7)
     target = opts.target or (0.005 if opts.quick else 0.025)
+    settle = opts.settle if opts.settle is not None else (0.01 if opts.quick else 0.15)
     workloads = WORKLOADS
     if opts.filter:
         keys = [f.lower() for f in opts.filter]
@@ -374,15 +392,17 @@ def main(argv=None):
         modules[mod] = None if skip else available(mod)
     columns = [c for c in COLUMNS if c not in OPTIONAL or modules[OPTIONAL[c]] is not None]
     info = machine_info(modules)
+    info.update(repeats=repeats, target=target, settle=settle, quick=opts.quick)
     missing = [m for m in ("torch", "jax") if modules[m] is None]
     print(f"vmaprt benchmarks{' (--quick)' if opts.quick else ''}: {len(workloads)} workloads, "
-          f"{repeats} interleaved samples of >= {target * 1e3:g} ms per column"
+          f"{repeats} interleaved samples of >= {target * 1e3:g} ms per column, "
+          f"{settle * 1e3:g} ms apart"
           + (f"; without {' and '.join(missing)}" if missing else ""), flush=True)
 
     rows = []
     for w in workloads:
         t0 = time.perf_counter()
-        rows.append(run_workload(w, columns, modules, opts.quick, target, repeats))
+        rows.append(run_workload(w, columns, modules, opts.quick, target, repeats, settle))
         r = rows[-1]["columns"].get("vmaprt", {})
         print(f"  {w.name + ' ' + _shape(rows[-1]):<45} vmaprt/numpy {fmt_ratio(r['ratio']) if 'ratio' in r else 'n/a':>6}"
               f"   ({time.perf_counter() - t0:.1f} s{_load_note(rows[-1])})", flush=True)
