@@ -88,3 +88,15 @@ def random_array(rng, shape, dtype):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz-long", action="store_true", default=False,
+        help="run thousands of fuzzed programs in tests/test_fuzz.py instead of a few hundred",
+    )
+
+
+@pytest.fixture
+def fuzz_long(request):
+    return request.config.getoption("--fuzz-long")

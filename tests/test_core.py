@@ -1,5 +1,7 @@
 """The compiled kernels against NumPy, over dtypes, layouts and strides (hypothesis)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ DEFAULT_THREADS = vmaprt.get_num_threads()
 
 def test_core_is_compiled():
     assert _core.__file__.endswith((".so", ".pyd"))
+    assert isinstance(_core.DEBUG_BUILD, bool)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -77,3 +80,205 @@ def test_thread_count_default_and_setting():
         assert vmaprt.get_num_threads() == 3
     finally:
         vmaprt.set_num_threads(old)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=200, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64, np.complex64, np.complex128]),
+    nbatch=st.sampled_from([0, 1, 5, 20_000]),
+    nkm=st.sampled_from([(2, 2, 2), (3, 3, 3), (4, 4, 4), (3, 3, 1), (1, 3, 1), (2, 4, 3), (4, 1, 4)]),
+    kinds=st.tuples(st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS)),
+    bdims=st.tuples(st.sampled_from([0, 1, 2, None]), st.sampled_from([0, 1, 2, None])),
+    seed=st.integers(0, 2**16),
+)
+def test_batched_matmul_matches_numpy(threads, dtype, nbatch, nkm, kinds, bdims, seed):
+    if bdims == (None, None):
+        bdims = (0, None)
+    n, k, m = nkm
+    rng = np.random.default_rng(seed)
+
+    def operand(shape, bdim, kind):
+        x = rng.standard_normal((nbatch,) + shape) + (1j * rng.standard_normal((nbatch,) + shape) if dtype in (np.complex64, np.complex128) else 0)
+        x = x.astype(dtype)
+        if bdim is None:
+            one = x[0] if nbatch else np.zeros(shape, dtype)
+            return one, np.broadcast_to(one, (nbatch,) + shape)
+        phys = layout(x, bdim, kind)
+        return phys, np.moveaxis(phys, bdim, 0)  # what the examples are, zero strides included
+
+    a, a_full = operand((n, k), bdims[0], kinds[0])
+    b, b_full = operand((k, m), bdims[1], kinds[1])
+    assert _core.matmul_wins(a, bdims[0], b, bdims[1])
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.batched_matmul(a, bdims[0], b, bdims[1])
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
+    want = np.matmul(a_full.astype(wide), b_full.astype(wide))
+    assert got.dtype == dtype and got.shape == (nbatch, n, m) and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want.astype(dtype), **tol(dtype))
+
+
+def test_batched_matmul_declines_what_numpy_does_better():
+    assert not _core.matmul_wins(np.ones((5, 5, 5)), 0, np.ones((5, 5, 5)), 0)  # above MATMUL_MAX
+    assert _core.matmul_path(np.ones((5, 5, 5)), 0, np.ones((5, 5, 5)), 0) is _core.batched_gemm
+    assert _core.matmul_path(np.ones((5, 64, 64)), 0, np.ones((5, 64, 64)), 0) is None
+    assert not _core.matmul_wins(np.ones((5, 3, 3), int), 0, np.ones((5, 3, 3), int), 0)
+    assert not _core.matmul_wins(np.ones((5, 3, 3)), 0, np.ones((5, 3, 3), np.float32), 0)
+    assert not _core.matmul_wins(np.ones((5, 3, 2)), 0, np.ones((5, 3, 3)), 0)
+    with pytest.raises(TypeError, match="batched_matmul expects small float or complex matrices"):
+        _core.batched_matmul(np.ones((3, 3)), None, np.ones((3, 3)), None)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(sorted(_core.REDUCTIONS)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 3, 50_000]),
+    n=st.sampled_from([0, 1, 2, 5, 8, 9, 33]),
+    kind=st.sampled_from(LAYOUTS),
+    bdim=st.integers(0, 1),
+    nans=st.booleans(),
+    ddof=st.sampled_from([0, 1]),
+    seed=st.integers(0, 2**16),
+)
+def test_batched_reduce_matches_numpy(threads, name, dtype, nbatch, n, kind, bdim, nans, ddof, seed):
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal((nbatch, n)).astype(dtype)
+    if nans and x0.size:
+        x0.flat[rng.integers(0, x0.size, 3)] = np.nan
+    x = layout(x0, bdim, kind)
+    logical = np.moveaxis(x, bdim, 0)
+    kwargs = {"ddof": ddof} if name in ("var", "std") else {}
+    if n == 0 and name in ("max", "min", "argmax", "argmin") and nbatch:
+        with pytest.raises(ValueError, match="zero-size array"):
+            _core.batched_reduce(name, x, bdim)
+        return
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.batched_reduce(name, x, bdim, **kwargs)
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = getattr(np, name)(logical.astype(np.float64), axis=1, **kwargs) if nbatch else np.empty(0)
+    assert got.shape == (nbatch,)
+    assert got.dtype == (np.intp if name.startswith("arg") else dtype)
+    np.testing.assert_allclose(got, want.astype(got.dtype), **tol(dtype), equal_nan=True)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=150, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 4, 3000]),
+    n=st.sampled_from([0, 1, 3, 17]),
+    kind=st.sampled_from(LAYOUTS),
+    bdim=st.integers(0, 1),
+    special=st.sampled_from([None, np.inf, -np.inf, np.nan]),
+    seed=st.integers(0, 2**16),
+)
+def test_logsumexp_and_softmax_match_scipy(threads, dtype, nbatch, n, kind, bdim, special, seed):
+    import scipy.special
+
+    rng = np.random.default_rng(seed)
+    x0 = (3 * rng.standard_normal((nbatch, n))).astype(dtype)
+    if special is not None and x0.size:
+        x0[0, 0] = special
+    x = layout(x0, bdim, kind)
+    logical = np.moveaxis(x, bdim, 0).astype(np.float64)
+    vmaprt.set_num_threads(threads)
+    try:
+        lse, sm = _core.batched_logsumexp(x, bdim), _core.batched_softmax(x, bdim)
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    with np.errstate(all="ignore"):
+        want_lse = scipy.special.logsumexp(logical, axis=1) if nbatch else np.empty(0)
+        want_sm = scipy.special.softmax(logical, axis=1) if nbatch and n else np.empty((nbatch, n))
+    assert lse.dtype == dtype and sm.dtype == dtype and sm.shape == (nbatch, n)
+    np.testing.assert_allclose(lse, want_lse.astype(dtype), **tol(dtype), equal_nan=True)
+    np.testing.assert_allclose(sm, want_sm.astype(dtype), **tol(dtype), equal_nan=True)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=200, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64, np.complex64, np.complex128]),
+    nbatch=st.sampled_from([0, 1, 5, 300]),
+    nkm=st.sampled_from([(1, 1, 1), (5, 7, 3), (1, 6, 1), (6, 1, 5), (16, 16, 16), (0, 3, 2), (3, 0, 2)]),
+    kinds=st.tuples(st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS)),
+    bdims=st.tuples(st.sampled_from([0, 1, 2, None]), st.sampled_from([0, 1, 2, None])),
+    seed=st.integers(0, 2**16),
+)
+def test_batched_gemm_matches_numpy(threads, dtype, nbatch, nkm, kinds, bdims, seed):
+    if bdims == (None, None):
+        bdims = (None, 0)
+    n, k, m = nkm
+    rng = np.random.default_rng(seed)
+    complex_ = np.dtype(dtype).kind == "c"
+
+    def operand(shape, bdim, kind):
+        x = rng.standard_normal((nbatch,) + shape) + (1j * rng.standard_normal((nbatch,) + shape) if complex_ else 0)
+        x = x.astype(dtype)
+        if bdim is None:
+            one = x[0] if nbatch else np.zeros(shape, dtype)
+            return one, np.broadcast_to(one, (nbatch,) + shape)
+        phys = layout(x, bdim, kind)
+        return phys, np.moveaxis(phys, bdim, 0)
+
+    a, a_full = operand((n, k), bdims[0], kinds[0])
+    b, b_full = operand((k, m), bdims[1], kinds[1])
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.batched_gemm(a, bdims[0], b, bdims[1])
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    wide = np.complex128 if complex_ else np.float64
+    want = np.matmul(a_full.astype(wide), b_full.astype(wide))
+    assert got.dtype == dtype and got.shape == (nbatch, n, m)
+    np.testing.assert_allclose(got, want.astype(dtype), **tol(dtype))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=150, deadline=None)
+@given(
+    name=st.sampled_from(sorted(_core.BINARY) + sorted(_core.UNARY)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 3, 40_000]),
+    shape=st.sampled_from([(), (1,), (5,), (2, 3)]),
+    kinds=st.tuples(st.sampled_from(LAYOUTS), st.sampled_from(LAYOUTS)),
+    ybatched=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_elementwise_kernels_match_numpy(threads, name, dtype, nbatch, shape, kinds, ybatched, seed):
+    rng = np.random.default_rng(seed)
+    x0 = np.abs(rng.standard_normal((nbatch,) + shape)).astype(dtype) + 0.1
+    x = layout(x0, 0, kinds[0]) if shape or kinds[0] != "transposed" else x0
+    logical_x = x
+    vmaprt.set_num_threads(threads)
+    try:
+        if name in _core.UNARY:
+            got = _core.batched_unary(name, x, 0)
+            want = getattr(np, name)(logical_x) if got is not None else None
+        else:
+            y = layout(rng.standard_normal((nbatch,) + shape).astype(dtype), 0, kinds[1]) if ybatched else rng.standard_normal(shape).astype(dtype)
+            got = _core.batched_binary(name, x, 0, y, 0 if ybatched else None)
+            want = getattr(np, name)(logical_x, y) if got is not None else None
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    if got is None:  # declined: the examples do not flatten to one stride
+        assert kinds[0] in ("stepped", "transposed", "F", "reversed") or kinds[1] in ("stepped", "transposed", "F", "reversed")
+        return
+    assert got.dtype == dtype and got.shape == (nbatch,) + shape and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, **tol(dtype))
+
+
+def test_elementwise_kernels_decline_what_they_do_not_take():
+    assert _core.batched_binary("add", np.ones((2, 3)), 0, np.ones((2, 3), np.float32), 0) is None
+    assert _core.batched_binary("add", np.ones((2, 3)), 0, np.ones((2, 4)), 0) is None
+    assert _core.batched_unary("exp", np.ones((2, 3), int), 0) is None
+    assert _core.batched_unary("exp", np.ones((4, 4))[:, ::2][::2].T, 0) is not None  # one stride per example
+    assert _core.batched_unary("exp", np.ones((4, 6, 6))[:, ::2, :3], 0) is None

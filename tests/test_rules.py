@@ -100,6 +100,8 @@ CASES = [
     c((np.min, np.max, np.amin, np.amax, np.ptp), lambda x: (x.min(1), np.max(x, axis=(0, 1)), np.amin(x, 0), np.amax(x), np.ptp(x, 1)), [(3, 4)], (F, I)),
     c((np.any, np.all, np.count_nonzero), lambda x: (np.any(x > 0, axis=0), (x > -1).all(), np.count_nonzero(x > 0, axis=1)), [(3, 4)], (F, I)),
     c((np.std, np.var), lambda x: (x.std(), np.var(x, axis=1, ddof=1)), [(3, 4)], (F, F32, C)),
+    # per-example vectors: the compiled reductions
+    c((np.sum, np.mean, np.prod, np.max, np.min, np.var, np.std), lambda x: (x.sum(), np.mean(x, 0), x.prod(-1), x.max(), np.min(x), x.var(), np.std(x, ddof=1)), [(6,)], (F, F32), id="vector_reductions"),
     c((np.median,), lambda x: (np.median(x), np.median(x, axis=1)), [(3, 5)]),
     c((np.argmin, np.argmax), lambda x: (x.argmin(), np.argmax(x, axis=1), np.argmax(x, keepdims=True)), [(3, 4)], (F, I)),
     c((np.cumsum, np.cumprod), lambda x: (x.cumsum(), np.cumprod(x, axis=0)), [(3, 4)], (F, I)),

@@ -14,10 +14,26 @@ import os
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.math cimport INFINITY, NAN, cos, exp, fabs, isfinite, log, sin, sqrt, tanh
+from scipy.linalg.cython_blas cimport cgemm, dgemm, sgemm, zgemm
+
+ctypedef float complex floatcomplex
+ctypedef double complex doublecomplex
 
 import numpy as np
 
 cnp.import_array()
+
+cdef extern from *:
+    """
+    #ifndef VMAPRT_DEBUG
+    #define VMAPRT_DEBUG 0
+    #endif
+    """
+    int VMAPRT_DEBUG
+
+DEBUG_BUILD = bool(VMAPRT_DEBUG)
+"""True when built with VMAPRT_DEBUG_BUILD=1 (Cython's bounds and None checks on, -O0)."""
 
 
 # Threads -----------------------------------------------------------------------
@@ -177,4 +193,749 @@ def batched_dot(a, Py_ssize_t ab, b, Py_ssize_t bb):
             dot_kernel(nbatch, n, <const float*>cnp.PyArray_DATA(A), sa[ab], sa[1 - ab],
                        <const float*>cnp.PyArray_DATA(B), sb[bb], sb[1 - bb],
                        <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
+# Batched small matmul ------------------------------------------------------------------
+# (the fused type ``scalar``, float/double and their complex types, is in _core.pxd)
+
+cdef inline void _mm1(Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                      const scalar* a, Py_ssize_t ai, Py_ssize_t al,
+                      const scalar* b, Py_ssize_t bl, Py_ssize_t bj,
+                      scalar* c, Py_ssize_t ci, Py_ssize_t cj) noexcept nogil:
+    """c[i, j] = sum_l a[i, l] * b[l, j] for one matrix (inlined with constant sizes)"""
+    cdef Py_ssize_t i, j, l
+    cdef scalar s
+    for i in range(n):
+        for j in range(m):
+            s = a[i * ai] * b[j * bj]
+            for l in range(1, k):
+                s = s + a[i * ai + l * al] * b[l * bl + j * bj]
+            c[i * ci + j * cj] = s
+
+
+cdef inline void _mm_batch(Py_ssize_t nb, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                           const scalar* a, Py_ssize_t ab, Py_ssize_t ai, Py_ssize_t al,
+                           const scalar* b, Py_ssize_t bb, Py_ssize_t bl, Py_ssize_t bj,
+                           scalar* c, Py_ssize_t cb, Py_ssize_t ci, Py_ssize_t cj,
+                           int nthreads) noexcept nogil:
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            _mm1(n, k, m, a + z * ab, ai, al, b + z * bb, bl, bj, c + z * cb, ci, cj)
+    else:
+        for z in range(nb):
+            _mm1(n, k, m, a + z * ab, ai, al, b + z * bb, bl, bj, c + z * cb, ci, cj)
+
+
+cdef void matmul_kernel(Py_ssize_t nb, Py_ssize_t n, Py_ssize_t k, Py_ssize_t m,
+                        const scalar* a, Py_ssize_t ab, Py_ssize_t ai, Py_ssize_t al,
+                        const scalar* b, Py_ssize_t bb, Py_ssize_t bl, Py_ssize_t bj,
+                        scalar* c, Py_ssize_t cb, Py_ssize_t ci, Py_ssize_t cj,
+                        int nthreads) noexcept nogil:
+    """c[z, i, j] = sum_l a[z * ab + i * ai + l * al] * b[z * bb + l * bl + j * bj]
+
+    The square sizes 2, 3 and 4 are separate calls with constant sizes, which
+    the compiler unrolls completely; other sizes run the same loops with
+    variable bounds.
+    """
+    if n == k == m == 3:
+        _mm_batch(nb, 3, 3, 3, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    elif n == k == m == 2:
+        _mm_batch(nb, 2, 2, 2, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    elif n == k == m == 4:
+        _mm_batch(nb, 4, 4, 4, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    elif k == 3 and m == 1:
+        _mm_batch(nb, n, 3, 1, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+    else:
+        _mm_batch(nb, n, k, m, a, ab, ai, al, b, bb, bl, bj, c, cb, ci, cj, nthreads)
+
+
+_MATMUL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64),
+                  np.dtype(np.complex64), np.dtype(np.complex128))
+
+MATMUL_MAX = 4
+"""The largest matrix side the unrolled kernel takes (it is unrolled for 2, 3, 4).
+On [100000, 3, 3] it takes 0.43x NumPy's time; at side 8 its loops with
+variable bounds lose to BLAS (benchmarks/, docs/performance.rst)."""
+
+GEMM_MAX = 32
+"""The largest matrix side that goes to :func:`batched_gemm` (one single-threaded
+BLAS call per example, spread over threads): 0.32x NumPy on [2000, 16, 16];
+around side 64 NumPy's own loop over BLAS is as fast, so it takes over."""
+
+
+def _matmul_operand(x, bdim):
+    if type(x) is not np.ndarray or x.ndim != 2 + (bdim is not None):
+        return False
+    return x.dtype in _MATMUL_DTYPES
+
+
+def matmul_path(a, ab, b, bb):
+    """Which kernel should batch this matmul of two stacks (or a stack and one
+    matrix) of one float or complex dtype: ``batched_matmul`` for small
+    matrices, ``batched_gemm`` for middle sizes, or None (NumPy)."""
+    if not (_matmul_operand(a, ab) and _matmul_operand(b, bb)) or a.dtype != b.dtype:
+        return None
+    if ab is None and bb is None:
+        return None
+    sa = a.shape if ab is None else a.shape[:ab] + a.shape[ab + 1:]
+    sb = b.shape if bb is None else b.shape[:bb] + b.shape[bb + 1:]
+    if sa[1] != sb[0]:
+        return None
+    side = max(sa[0], sa[1], sb[1])
+    if side <= MATMUL_MAX:
+        return batched_matmul
+    if side <= GEMM_MAX:
+        return batched_gemm
+    return None
+
+
+def matmul_wins(a, ab, b, bb):
+    """Whether :func:`batched_matmul` takes these operands (see :func:`matmul_path`)."""
+    return matmul_path(a, ab, b, bb) is batched_matmul
+
+
+def batched_matmul(a, ab, b, bb):
+    """``c[z] = a[z] @ b[z]`` for stacks of small matrices, reading any strides.
+
+    ``ab``/``bb`` is the batch axis of ``a``/``b`` among their three axes, or
+    None for a single matrix used by every example (batch stride 0).
+    Returns a new C-contiguous ``[B, n, m]`` array.
+    """
+    if not matmul_wins(a, ab, b, bb) or (ab is None and bb is None):
+        raise TypeError(
+            f"batched_matmul expects small float or complex matrices of one dtype, at "
+            f"least one of them batched; got {a.dtype}{a.shape} and {b.dtype}{b.shape}"
+        )
+    cdef Py_ssize_t sa[3]
+    cdef Py_ssize_t sb[3]
+    cdef cnp.ndarray A = a, B = b
+    if not _elem_strides(A, sa):
+        A = np.ascontiguousarray(A)
+        _elem_strides(A, sa)
+    if not _elem_strides(B, sb):
+        B = np.ascontiguousarray(B)
+        _elem_strides(B, sb)
+    # (batch stride, row stride, column stride) of each operand.
+    cdef Py_ssize_t a_b = 0, a_i, a_l, b_b = 0, b_l, b_j, nb
+    if ab is None:
+        a_i, a_l = sa[0], sa[1]
+    else:
+        a_b = sa[ab]
+        a_i, a_l = [sa[d] for d in range(3) if d != ab]
+    if bb is None:
+        b_l, b_j = sb[0], sb[1]
+    else:
+        b_b = sb[bb]
+        b_l, b_j = [sb[d] for d in range(3) if d != bb]
+    nb = A.shape[ab] if ab is not None else B.shape[bb]
+    pa = [A.shape[d] for d in range(A.ndim) if d != ab]
+    pb = [B.shape[d] for d in range(B.ndim) if d != bb]
+    cdef Py_ssize_t n = pa[0], k = pa[1], m = pb[1]
+    cdef cnp.ndarray C = np.empty((nb, n, m), dtype=A.dtype)
+    cdef int nthreads = _threads_for(nb * n * m * k)
+    cdef void* pA = cnp.PyArray_DATA(A)
+    cdef void* pB = cnp.PyArray_DATA(B)
+    cdef void* pC = cnp.PyArray_DATA(C)
+    cdef Py_ssize_t cb = n * m
+    if A.dtype == np.float64:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const double*>pA, a_b, a_i, a_l, <const double*>pB, b_b, b_l, b_j,
+                          <double*>pC, cb, m, 1, nthreads)
+    elif A.dtype == np.float32:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const float*>pA, a_b, a_i, a_l, <const float*>pB, b_b, b_l, b_j,
+                          <float*>pC, cb, m, 1, nthreads)
+    elif A.dtype == np.complex128:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const double complex*>pA, a_b, a_i, a_l,
+                          <const double complex*>pB, b_b, b_l, b_j, <double complex*>pC, cb, m, 1, nthreads)
+    else:
+        with nogil:
+            matmul_kernel(nb, n, k, m, <const float complex*>pA, a_b, a_i, a_l,
+                          <const float complex*>pB, b_b, b_l, b_j, <float complex*>pC, cb, m, 1, nthreads)
+    return C
+
+
+# Reductions over one per-example axis ---------------------------------------------------
+
+cdef enum:
+    R_SUM, R_MEAN, R_PROD, R_MAX, R_MIN, R_VAR, R_STD, R_ARGMAX, R_ARGMIN
+
+REDUCTIONS = {"sum": R_SUM, "mean": R_MEAN, "prod": R_PROD, "max": R_MAX, "min": R_MIN,
+              "var": R_VAR, "std": R_STD, "argmax": R_ARGMAX, "argmin": R_ARGMIN}
+
+
+cdef inline double _sum1(Py_ssize_t n, const floating* x, Py_ssize_t s) noexcept nogil:
+    """sum_k x[k * s] in double, eight partial sums (the compiler pairs them into SIMD)"""
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
+    cdef Py_ssize_t k = 0
+    if s == 1:
+        while k + 8 <= n:
+            s0 += x[k]; s1 += x[k + 1]; s2 += x[k + 2]; s3 += x[k + 3]
+            s4 += x[k + 4]; s5 += x[k + 5]; s6 += x[k + 6]; s7 += x[k + 7]
+            k += 8
+    while k < n:
+        s0 += x[k * s]
+        k += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+cdef inline double _var1(Py_ssize_t n, const floating* x, Py_ssize_t s, double ddof) noexcept nogil:
+    """The variance of x[k * s] with n - ddof degrees of freedom: the mean, then the
+    squared deviations from it (the textbook stable two-pass form, per example, so
+    the second pass reads a row that is still in cache)"""
+    if n - ddof <= 0:
+        return NAN
+    cdef double mean = _sum1(n, x, s) / n
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, d0, d1, d2, d3
+    cdef Py_ssize_t k = 0
+    if s == 1:
+        while k + 4 <= n:
+            d0 = x[k] - mean; d1 = x[k + 1] - mean; d2 = x[k + 2] - mean; d3 = x[k + 3] - mean
+            s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
+            k += 4
+    while k < n:
+        d0 = x[k * s] - mean
+        s0 += d0 * d0
+        k += 1
+    return ((s0 + s1) + (s2 + s3)) / (n - ddof)
+
+
+cdef inline double _ext1(Py_ssize_t n, const floating* x, Py_ssize_t s, bint largest) noexcept nogil:
+    """The largest (smallest) x[k * s], NaN if there is one, as in NumPy; four lanes
+    written so the compiler can use vector max/min"""
+    cdef floating m0 = x[0], m1 = x[0], m2 = x[0], m3 = x[0], v
+    cdef bint nan = False
+    cdef Py_ssize_t k = 0
+    if s == 1:
+        while k + 4 <= n:
+            if largest:
+                v = x[k]; m0 = v if v > m0 else m0
+                v = x[k + 1]; m1 = v if v > m1 else m1
+                v = x[k + 2]; m2 = v if v > m2 else m2
+                v = x[k + 3]; m3 = v if v > m3 else m3
+            else:
+                v = x[k]; m0 = v if v < m0 else m0
+                v = x[k + 1]; m1 = v if v < m1 else m1
+                v = x[k + 2]; m2 = v if v < m2 else m2
+                v = x[k + 3]; m3 = v if v < m3 else m3
+            nan = nan | (x[k] != x[k]) | (x[k + 1] != x[k + 1]) | (x[k + 2] != x[k + 2]) | (x[k + 3] != x[k + 3])
+            k += 4
+    while k < n:
+        v = x[k * s]
+        if largest:
+            m0 = v if v > m0 else m0
+        else:
+            m0 = v if v < m0 else m0
+        nan = nan | (v != v)
+        k += 1
+    if nan:
+        return NAN
+    if largest:
+        m0 = m1 if m1 > m0 else m0
+        m2 = m3 if m3 > m2 else m2
+        return m2 if m2 > m0 else m0
+    m0 = m1 if m1 < m0 else m0
+    m2 = m3 if m3 < m2 else m2
+    return m2 if m2 < m0 else m0
+
+
+cdef inline Py_ssize_t _argext1(Py_ssize_t n, const floating* x, Py_ssize_t s, bint largest) noexcept nogil:
+    """Index of the first largest (smallest) x[k * s]; the first NaN wins, as in NumPy"""
+    cdef Py_ssize_t k, best = 0
+    cdef floating v, b = x[0]
+    if b != b:
+        return 0
+    for k in range(1, n):
+        v = x[k * s]
+        if (v > b) if largest else (v < b):
+            b = v
+            best = k
+        elif v != v:
+            return k
+    return best
+
+
+cdef inline double _reduce1(int op, Py_ssize_t n, const floating* x, Py_ssize_t s, double ddof) noexcept nogil:
+    cdef double acc
+    cdef Py_ssize_t k
+    if op == R_SUM:
+        return _sum1(n, x, s)
+    if op == R_MEAN:
+        return _sum1(n, x, s) / n if n else NAN
+    if op == R_PROD:
+        acc = 1
+        for k in range(n):
+            acc *= x[k * s]
+        return acc
+    if op == R_VAR:
+        return _var1(n, x, s, ddof)
+    if op == R_STD:
+        return sqrt(_var1(n, x, s, ddof))
+    # R_MAX, R_MIN (n >= 1, checked by the wrapper)
+    return _ext1(n, x, s, op == R_MAX)
+
+
+cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
+                        Py_ssize_t xb, Py_ssize_t xk, double ddof,
+                        floating* out, Py_ssize_t* iout, int nthreads) noexcept nogil:
+    """out[z] = op_k x[z * xb + k * xk] (iout for argmax/argmin)"""
+    cdef Py_ssize_t z
+    if op == R_ARGMAX or op == R_ARGMIN:
+        if nthreads > 1:
+            for z in prange(nb, schedule="static", num_threads=nthreads):
+                iout[z] = _argext1(n, x + z * xb, xk, op == R_ARGMAX)
+        else:
+            for z in range(nb):
+                iout[z] = _argext1(n, x + z * xb, xk, op == R_ARGMAX)
+    elif nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            out[z] = <floating>_reduce1(op, n, x + z * xb, xk, ddof)
+    else:
+        for z in range(nb):
+            out[z] = <floating>_reduce1(op, n, x + z * xb, xk, ddof)
+
+
+def reduce_wins(name, x, bdim):
+    """Whether :func:`batched_reduce` should run this reduction: a float32/float64
+    ndarray batch of vectors, with at least one element per example for the
+    extrema (NumPy raises there) and per the thresholds measured in benchmarks/."""
+    if type(x) is not np.ndarray or x.ndim != 2 or name not in REDUCTIONS:
+        return False
+    if x.dtype != np.float64 and x.dtype != np.float32:
+        return False
+    n = x.shape[1 - bdim]
+    if n == 0 and name in ("max", "min", "argmax", "argmin"):
+        return False
+    longest = REDUCE_MAX_N.get(name, 0)
+    return longest is None or n <= longest
+
+
+REDUCE_MAX_N = {"sum": 256, "mean": 256, "max": 256, "min": 256, "prod": None, "var": None, "std": None}
+"""Per reduction, the longest example the kernel takes (None: any length; absent:
+never).  Measured against NumPy on [2000, 1000], [20000, 64] and [100000, 8]
+(docs/performance.rst): variance and standard deviation win at every length
+(0.1-0.3x: NumPy makes three passes with temporaries), sum, mean and the
+extrema win on short rows (0.1-0.5x) where NumPy's per-row overhead dominates,
+and lose on long rows to NumPy's wider SIMD, which then runs split over threads
+(vmaprt/_parallel.py).  NumPy's argmax/argmin is never slower."""
+
+
+def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
+    """``out[z] = name(x[z])`` over the one per-example axis of a batch of vectors.
+
+    ``x`` is a float32/float64 ``[B, n]`` (or ``[n, B]`` with ``bdim=1``) array
+    with any strides.  Sums accumulate in float64; variance is Welford's single
+    pass.  Returns a ``[B]`` array of ``x``'s dtype (int64 for argmax/argmin).
+    """
+    cdef int op = REDUCTIONS[name]
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"batched_reduce expects a 2-D float32/float64 array, got {type(x).__name__}")
+    cdef cnp.ndarray X = x
+    cdef Py_ssize_t sx[2]
+    if not _elem_strides(X, sx):
+        X = np.ascontiguousarray(X)
+        _elem_strides(X, sx)
+    cdef Py_ssize_t nb = X.shape[bdim], n = X.shape[1 - bdim]
+    if n == 0 and op in (R_MAX, R_MIN, R_ARGMAX, R_ARGMIN) and nb:
+        raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+    cdef bint arg = op == R_ARGMAX or op == R_ARGMIN
+    cdef cnp.ndarray out = np.empty(nb, dtype=np.intp if arg else X.dtype)
+    cdef int nthreads = _threads_for(nb * n)
+    cdef double dd = ddof
+    cdef Py_ssize_t* iout = <Py_ssize_t*>cnp.PyArray_DATA(out) if arg else NULL
+    if X.dtype == np.float64:
+        with nogil:
+            reduce_kernel(op, nb, n, <const double*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim], dd,
+                          NULL if arg else <double*>cnp.PyArray_DATA(out), iout, nthreads)
+    else:
+        with nogil:
+            reduce_kernel(op, nb, n, <const float*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim], dd,
+                          NULL if arg else <float*>cnp.PyArray_DATA(out), iout, nthreads)
+    return out
+
+
+# logsumexp and softmax over the last per-example axis -----------------------------------
+cdef inline double _lse1(Py_ssize_t n, const floating* x, Py_ssize_t s) noexcept nogil:
+    """log(sum_k exp(x[k * s])), shifted by the maximum (taken as 0 when not finite,
+    as scipy.special.logsumexp does)"""
+    if n == 0:
+        return -INFINITY
+    cdef double m = _ext1(n, x, s, True), acc = 0
+    cdef Py_ssize_t k
+    if m != m:
+        return m
+    if not isfinite(m):
+        m = 0
+    for k in range(n):
+        acc += exp(x[k * s] - m)
+    return log(acc) + m
+
+
+cdef void logsumexp_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xb,
+                           Py_ssize_t xk, floating* out, int nthreads) noexcept nogil:
+    """out[z] = log(sum_k exp(x[z * xb + k * xk]))"""
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            out[z] = <floating>_lse1(n, x + z * xb, xk)
+    else:
+        for z in range(nb):
+            out[z] = <floating>_lse1(n, x + z * xb, xk)
+
+
+cdef inline void _softmax1(Py_ssize_t n, const floating* x, Py_ssize_t s, floating* y) noexcept nogil:
+    """y[k] = exp(x[k * s] - max) / sum_j exp(x[j * s] - max), y contiguous"""
+    if n == 0:
+        return
+    cdef double m = _ext1(n, x, s, True), acc = 0, e
+    cdef Py_ssize_t k
+    for k in range(n):
+        e = exp(x[k * s] - m)
+        y[k] = <floating>e
+        acc += e
+    acc = 1 / acc
+    for k in range(n):
+        y[k] = <floating>(y[k] * acc)
+
+
+cdef void softmax_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xb,
+                         Py_ssize_t xk, floating* out, int nthreads) noexcept nogil:
+    """out[z, k] = exp(x[z, k] - max_j x[z, j]) / sum_j exp(x[z, j] - max_j x[z, j])"""
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            _softmax1(n, x + z * xb, xk, out + z * n)
+    else:
+        for z in range(nb):
+            _softmax1(n, x + z * xb, xk, out + z * n)
+
+
+def _rows(x, bdim, what):
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{what} expects a 2-D float32/float64 array, got {type(x).__name__}")
+    return x
+
+
+def batched_logsumexp(x, Py_ssize_t bdim):
+    """``out[z] = log(sum(exp(x[z])))`` for a batch of vectors (batch axis ``bdim``)."""
+    cdef cnp.ndarray X = _rows(x, bdim, "batched_logsumexp")
+    cdef Py_ssize_t sx[2]
+    if not _elem_strides(X, sx):
+        X = np.ascontiguousarray(X)
+        _elem_strides(X, sx)
+    cdef Py_ssize_t nb = X.shape[bdim], n = X.shape[1 - bdim]
+    cdef cnp.ndarray out = np.empty(nb, dtype=X.dtype)
+    cdef int nthreads = _threads_for(8 * nb * n)  # exp costs several times a load
+    if X.dtype == np.float64:
+        with nogil:
+            logsumexp_kernel(nb, n, <const double*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                             <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            logsumexp_kernel(nb, n, <const float*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                             <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
+def batched_softmax(x, Py_ssize_t bdim):
+    """``out[z] = softmax(x[z])`` for a batch of vectors; returns a C-contiguous ``[B, n]``."""
+    cdef cnp.ndarray X = _rows(x, bdim, "batched_softmax")
+    cdef Py_ssize_t sx[2]
+    if not _elem_strides(X, sx):
+        X = np.ascontiguousarray(X)
+        _elem_strides(X, sx)
+    cdef Py_ssize_t nb = X.shape[bdim], n = X.shape[1 - bdim]
+    cdef cnp.ndarray out = np.empty((nb, n), dtype=X.dtype)
+    cdef int nthreads = _threads_for(8 * nb * n)
+    if X.dtype == np.float64:
+        with nogil:
+            softmax_kernel(nb, n, <const double*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                           <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            softmax_kernel(nb, n, <const float*>cnp.PyArray_DATA(X), sx[bdim], sx[1 - bdim],
+                           <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
+# Batched matmul through BLAS ---------------------------------------------------------------
+cdef inline bint _blas_operand(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t rs, Py_ssize_t cs,
+                               char* trans, int* ld) noexcept nogil:
+    """How BLAS reads a rows x cols row-major-thought matrix with element strides
+    (rs, cs), as the transposed column-major operand of C^T = B^T A^T:
+    'N' with ld = rs when rows are contiguous, 'T' with ld = cs when columns are.
+    False when neither stride is unit (the caller copies)."""
+    if cols == 1:
+        cs = 1
+    if rows == 1:
+        rs = cols if cs == 1 else 1
+    if cs == 1 and rs >= max(cols, 1):
+        trans[0] = b"N"
+        ld[0] = <int>rs
+        return True
+    if rs == 1 and cs >= max(rows, 1):
+        trans[0] = b"T"
+        ld[0] = <int>cs
+        return True
+    return False
+
+
+cdef inline void _gemm1(int n, int k, int m, const scalar* a, char ta, int lda,
+                        const scalar* b, char tb, int ldb, scalar* c) noexcept nogil:
+    """c (n x m, C order) = a (n x k) @ b (k x m), as column-major c^T = b^T a^T"""
+    cdef scalar one = 1, zero = 0
+    cdef int ldc = m if m > 0 else 1
+    if scalar is double:
+        dgemm(&tb, &ta, &m, &n, &k, &one, <double*>b, &ldb, <double*>a, &lda, &zero, c, &ldc)
+    elif scalar is float:
+        sgemm(&tb, &ta, &m, &n, &k, &one, <float*>b, &ldb, <float*>a, &lda, &zero, c, &ldc)
+    elif scalar is doublecomplex:
+        zgemm(&tb, &ta, &m, &n, &k, &one, <doublecomplex*>b, &ldb, <doublecomplex*>a, &lda, &zero, c, &ldc)
+    else:
+        cgemm(&tb, &ta, &m, &n, &k, &one, <floatcomplex*>b, &ldb, <floatcomplex*>a, &lda, &zero, c, &ldc)
+
+
+cdef void gemm_kernel(Py_ssize_t nb, int n, int k, int m,
+                      const scalar* a, Py_ssize_t ab, char ta, int lda,
+                      const scalar* b, Py_ssize_t bb, char tb, int ldb,
+                      scalar* c, int nthreads) noexcept nogil:
+    """c[z] = a[z * ab] @ b[z * bb], one single-threaded BLAS GEMM per example"""
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            _gemm1(n, k, m, a + z * ab, ta, lda, b + z * bb, tb, ldb, c + z * n * m)
+    else:
+        for z in range(nb):
+            _gemm1(n, k, m, a + z * ab, ta, lda, b + z * bb, tb, ldb, c + z * n * m)
+
+
+def _gemm_view(x, bdim):
+    """``(array, batch stride, trans, ld)`` for BLAS, copying only when neither inner
+    stride of a matrix is unit."""
+    cdef cnp.ndarray X = x
+    cdef Py_ssize_t s[3]
+    cdef char t = b"N"
+    cdef int ld = 1
+    axes = [d for d in range(X.ndim) if d != bdim]
+    if _elem_strides(X, s) and _blas_operand(X.shape[axes[0]], X.shape[axes[1]], s[axes[0]], s[axes[1]], &t, &ld):
+        return X, (s[bdim] if bdim is not None else 0), t, ld
+    X = np.ascontiguousarray(np.moveaxis(x, bdim, 0) if bdim is not None else x)
+    _elem_strides(X, s)
+    row = 1 if bdim is not None else 0
+    _blas_operand(X.shape[row], X.shape[row + 1], s[row], s[row + 1], &t, &ld)
+    return X, (s[0] if bdim is not None else 0), t, ld
+
+
+def batched_gemm(a, ab, b, bb):
+    """``c[z] = a[z] @ b[z]`` through BLAS ``?gemm``, one call per example spread over
+    threads (BLAS itself held to one thread meanwhile), leading dimensions taken
+    from the strides.  Same operands and result as :func:`batched_matmul`, for any
+    matrix size."""
+    if not (_matmul_operand(a, ab) and _matmul_operand(b, bb)) or a.dtype != b.dtype or (ab is None and bb is None):
+        raise TypeError(f"batched_gemm expects float or complex matrices of one dtype, got {a.dtype}{a.shape} and {b.dtype}{b.shape}")
+    pa = [a.shape[d] for d in range(3 - (ab is None)) if d != ab]
+    pb = [b.shape[d] for d in range(3 - (bb is None)) if d != bb]
+    if pa[1] != pb[0]:
+        raise ValueError(f"matmul: mismatch in the core dimension ({pa[1]} != {pb[0]})")
+    cdef Py_ssize_t nb = a.shape[ab] if ab is not None else b.shape[bb]
+    cdef int n = pa[0], k = pa[1], m = pb[1]
+    cdef cnp.ndarray C = np.empty((nb, n, m), dtype=a.dtype)
+    if nb == 0 or n == 0 or m == 0:
+        return C
+    if k == 0:
+        C[...] = 0
+        return C
+    A, a_b, ta, lda = _gemm_view(a, ab)
+    B, b_b, tb, ldb = _gemm_view(b, bb)
+    cdef cnp.ndarray AA = A, BB = B
+    cdef Py_ssize_t sab = a_b, sbb = b_b
+    cdef char cta = ta, ctb = tb
+    cdef int ilda = lda, ildb = ldb
+    cdef int nthreads = _threads_for(nb * n * m * k // 8)
+    cdef void* pA = cnp.PyArray_DATA(AA)
+    cdef void* pB = cnp.PyArray_DATA(BB)
+    cdef void* pC = cnp.PyArray_DATA(C)
+    limit = _blas_limits() if nthreads > 1 else None
+    try:
+        if C.dtype == np.float64:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const double*>pA, sab, cta, ilda, <const double*>pB, sbb, ctb, ildb, <double*>pC, nthreads)
+        elif C.dtype == np.float32:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const float*>pA, sab, cta, ilda, <const float*>pB, sbb, ctb, ildb, <float*>pC, nthreads)
+        elif C.dtype == np.complex128:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const double complex*>pA, sab, cta, ilda, <const double complex*>pB, sbb, ctb, ildb, <double complex*>pC, nthreads)
+        else:
+            with nogil:
+                gemm_kernel(nb, n, k, m, <const float complex*>pA, sab, cta, ilda, <const float complex*>pB, sbb, ctb, ildb, <float complex*>pC, nthreads)
+    finally:
+        if limit is not None:
+            limit.restore_original_limits()
+    return C
+
+
+_controller = None
+
+
+def _blas_limits():
+    """BLAS held to one thread while our threads each call it (threadpoolctl)."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+# Elementwise arithmetic and math ----------------------------------------------------------
+
+cdef enum:
+    E_ADD, E_SUB, E_MUL, E_DIV, E_MAX, E_MIN
+    U_EXP, U_LOG, U_SIN, U_COS, U_TANH, U_SQRT, U_ABS
+
+BINARY = {"add": E_ADD, "subtract": E_SUB, "multiply": E_MUL, "divide": E_DIV,
+          "maximum": E_MAX, "minimum": E_MIN}
+UNARY = {"exp": U_EXP, "log": U_LOG, "sin": U_SIN, "cos": U_COS, "tanh": U_TANH,
+         "sqrt": U_SQRT, "absolute": U_ABS}
+
+
+cdef inline floating _binary1(int op, floating x, floating y) noexcept nogil:
+    if op == E_ADD:
+        return x + y
+    if op == E_SUB:
+        return x - y
+    if op == E_MUL:
+        return x * y
+    if op == E_DIV:
+        return x / y
+    if op == E_MAX:
+        return x if (x >= y or x != x) else y  # NaN propagates, as np.maximum
+    return x if (x <= y or x != x) else y
+
+
+cdef inline floating _unary1(int op, floating x) noexcept nogil:
+    if op == U_EXP:
+        return <floating>exp(x)
+    if op == U_LOG:
+        return <floating>log(x)
+    if op == U_SIN:
+        return <floating>sin(x)
+    if op == U_COS:
+        return <floating>cos(x)
+    if op == U_TANH:
+        return <floating>tanh(x)
+    if op == U_SQRT:
+        return <floating>sqrt(x)
+    return <floating>fabs(x)
+
+
+cdef void binary_kernel(int op, Py_ssize_t nb, Py_ssize_t n,
+                        const floating* x, Py_ssize_t xb, Py_ssize_t xk,
+                        const floating* y, Py_ssize_t yb, Py_ssize_t yk,
+                        floating* out, int nthreads) noexcept nogil:
+    """out[z, k] = x[z * xb + k * xk] (op) y[z * yb + k * yk]; a stride of 0 broadcasts"""
+    cdef Py_ssize_t z, k
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            for k in range(n):
+                out[z * n + k] = _binary1(op, x[z * xb + k * xk], y[z * yb + k * yk])
+    else:
+        for z in range(nb):
+            for k in range(n):
+                out[z * n + k] = _binary1(op, x[z * xb + k * xk], y[z * yb + k * yk])
+
+
+cdef void unary_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
+                       Py_ssize_t xb, Py_ssize_t xk, floating* out, int nthreads) noexcept nogil:
+    """out[z, k] = f(x[z * xb + k * xk])"""
+    cdef Py_ssize_t z, k
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            for k in range(n):
+                out[z * n + k] = _unary1(op, x[z * xb + k * xk])
+    else:
+        for z in range(nb):
+            for k in range(n):
+                out[z * n + k] = _unary1(op, x[z * xb + k * xk])
+
+
+def _rows_of(x, Py_ssize_t bdim, dtype):
+    """A batch as ``(array, batch stride, element stride)`` over its flattened
+    examples, without copying, or None when the examples do not flatten to one
+    stride (or the dtype differs)."""
+    if type(x) is not np.ndarray or x.dtype != dtype:
+        return None
+    cdef Py_ssize_t s[32]
+    if x.ndim > 32 or not _elem_strides(x, s):
+        return None
+    axes = [d for d in range(x.ndim) if d != bdim and x.shape[d] != 1]
+    step = 0
+    if axes:  # the per-example axes must chain into one stride, last axis fastest
+        step = s[axes[len(axes) - 1]]
+        for i in range(len(axes) - 1):
+            if s[axes[i]] != s[axes[i + 1]] * x.shape[axes[i + 1]]:
+                return None
+    return x, s[bdim], step
+
+
+def batched_binary(name, x, xbdim, y, ybdim):
+    """``out = name(x, y)`` for two batches of one float dtype and per-example
+    shape (either may be unbatched: bdim None, batch stride 0), any flattenable
+    strides.  Returns a C-contiguous array with the batch first, or None when the
+    operands are not ones the kernel takes."""
+    if type(x) is not np.ndarray or type(y) is not np.ndarray or x.dtype != y.dtype:
+        return None
+    if x.dtype != np.float64 and x.dtype != np.float32:
+        return None
+    sx = x.shape if xbdim is None else x.shape[:xbdim] + x.shape[xbdim + 1:]
+    sy = y.shape if ybdim is None else y.shape[:ybdim] + y.shape[ybdim + 1:]
+    if sx != sy or (xbdim is None and ybdim is None):
+        return None
+    nb = x.shape[xbdim] if xbdim is not None else y.shape[ybdim]
+    rx = _rows_of(x, xbdim, x.dtype) if xbdim is not None else _rows_of(x[None], 0, x.dtype)
+    ry = _rows_of(y, ybdim, y.dtype) if ybdim is not None else _rows_of(y[None], 0, y.dtype)
+    if rx is None or ry is None:
+        return None
+    cdef cnp.ndarray X = rx[0], Y = ry[0]
+    cdef Py_ssize_t xb = rx[1] if xbdim is not None else 0, xk = rx[2]
+    cdef Py_ssize_t yb = ry[1] if ybdim is not None else 0, yk = ry[2]
+    cdef Py_ssize_t cnb = nb, n = int(np.prod(sx))
+    cdef int op = BINARY[name]
+    cdef cnp.ndarray out = np.empty((nb,) + tuple(sx), dtype=x.dtype)
+    cdef int nthreads = _threads_for(nb * n)
+    if x.dtype == np.float64:
+        with nogil:
+            binary_kernel(op, cnb, n, <const double*>cnp.PyArray_DATA(X), xb, xk,
+                          <const double*>cnp.PyArray_DATA(Y), yb, yk, <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            binary_kernel(op, cnb, n, <const float*>cnp.PyArray_DATA(X), xb, xk,
+                          <const float*>cnp.PyArray_DATA(Y), yb, yk, <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
+def batched_unary(name, x, Py_ssize_t bdim):
+    """``out = name(x)`` for a float batch with flattenable examples; C-contiguous,
+    batch first; None when the kernel does not take ``x``."""
+    if type(x) is not np.ndarray or (x.dtype != np.float64 and x.dtype != np.float32):
+        return None
+    rx = _rows_of(x, bdim, x.dtype)
+    if rx is None:
+        return None
+    cdef cnp.ndarray X = rx[0]
+    cdef Py_ssize_t xb = rx[1], xk = rx[2], nb = x.shape[bdim]
+    shape = x.shape[:bdim] + x.shape[bdim + 1:]
+    cdef Py_ssize_t n = int(np.prod(shape))
+    cdef int op = UNARY[name]
+    cdef cnp.ndarray out = np.empty((nb,) + tuple(shape), dtype=x.dtype)
+    cdef int nthreads = _threads_for(8 * nb * n)
+    if x.dtype == np.float64:
+        with nogil:
+            unary_kernel(op, nb, n, <const double*>cnp.PyArray_DATA(X), xb, xk, <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            unary_kernel(op, nb, n, <const float*>cnp.PyArray_DATA(X), xb, xk, <float*>cnp.PyArray_DATA(out), nthreads)
     return out

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import _core, _parallel
 from .._registry import COMPOSITE, Mapped, register_batch_rule
 
 __all__ = [
@@ -170,17 +171,23 @@ def defpreserving(func):
     register_batch_rule(func, rule, nargs=1)
 
 
-def defreducer(func, flat_when_none=False, masked=False):
+def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=None):
     """``func(a, axis=None, ...)`` reduces or scans per-example axes.
 
     The batch axis goes first and ``axis`` shifts past it.  ``axis=None``
     means every per-example axis, or, with ``flat_when_none`` (argmax,
     cumsum), the flattened example.  ``masked`` reducers take a ``where=`` mask,
-    which may be batched.
+    which may be batched.  ``kernel`` names the compiled reduction
+    (``_core.batched_reduce``) to use where it wins; large batches of reducers
+    that take ``out=`` are otherwise spread over threads (vmaprt/_parallel.py).
     """
 
     def rule(args, bdims, axis=None, *rest, **kwargs):
         (x,), (bdim,) = args, bdims
+        if kernel and not rest and axis in (None, 0, -1) and _core.reduce_wins(kernel, x, bdim):
+            ddof = kwargs.get("ddof", 0)
+            if set(kwargs) <= {"ddof"} and isinstance(ddof, (int, float, np.integer, np.floating)):
+                return _core.batched_reduce(kernel, x, bdim, ddof), 0
         if "where" in kwargs:
             x, bdim, kwargs["where"] = with_mask(x, bdim, kwargs["where"])
         x = move_to_front(x, bdim)
@@ -203,9 +210,28 @@ def defreducer(func, flat_when_none=False, masked=False):
         shifted = tuple(a + 1 for a in axes)
         if not isinstance(axis, (tuple, list)) and axis is not None:
             shifted = shifted[0]
+        if has_out and not rest and _parallel.worth_splitting([x], x.shape[0]):
+            return _split_reduce(func, x, shifted, kwargs), 0
         return func(x, shifted, *rest, **kwargs), 0
 
     register_batch_rule(func, rule, nargs=1, kw_operands=("where",) if masked else ())
+
+
+def _split_reduce(func, x, axis, kwargs):
+    """A large reduction with the batch (axis 0 of ``x``) spread over threads."""
+    where = kwargs.pop("where", None)
+    masked = isinstance(where, np.ndarray) and where.ndim == x.ndim and where.shape[0] == x.shape[0]
+    if where is not None and not masked:
+        kwargs["where"] = where  # an unbatched mask goes to every piece as it is
+
+    def call(*xs, out):
+        extra = {"where": xs[1]} if masked else {}
+        func(xs[0], axis, out=out, **kwargs, **extra)
+
+    probe = func(x[:1], axis, **kwargs, **({"where": where[:1]} if masked else {}))
+    out = np.empty((x.shape[0],) + probe.shape[1:], dtype=probe.dtype)
+    values, batched = ([x, where], [True, True]) if masked else ([x], [True])
+    return _parallel.split_call(call, values, batched, 0, out)
 
 
 def defcomposite(func):

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 
+from .. import _parallel
 from .._batched import register_ufunc_method, unbatched_target_error
 from .._registry import NoBatchRule, register_batch_rule
 from ._helpers import (
@@ -39,37 +40,22 @@ def _call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
+    batched = [b is not None for b in bdims]
+    if ufunc.signature is None and _parallel.worth_splitting(values, values[batched.index(True)].shape[bdim]):
+        return _split_ufunc(ufunc, values, batched, bdim, kwargs), bdim
     return ufunc(*values, **kwargs), bdim
 
 
-def _matmul(args, bdims, **kwargs):
-    """np.matmul.  A per-example vector becomes a [1, k] row (left) or a [k, 1] column
-    (right) first, so that the batch axis is never read as a matrix axis."""
-    if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
-        raise NoBatchRule("axes=/axis= of np.matmul")
-    (a, b), (ab, bb) = args, bdims
-    if ab is not None and bb is None and ndim_of(a) == 2 and ndim_of(b) == 2:
-        return np.matmul(move_to_front(a, ab), b, **kwargs), 0  # [B, k] @ [k, m]: one GEMM
-    a_vec = ndim_of(a) - (ab is not None) == 1
-    b_vec = ndim_of(b) - (bb is not None) == 1
-    if a_vec:
-        a = np.expand_dims(a, 0) if ab is None else np.expand_dims(move_to_front(a, ab), 1)
-        ab = None if ab is None else 0
-    if b_vec:
-        b = np.expand_dims(b, 1) if bb is None else np.expand_dims(move_to_front(b, bb), 2)
-        bb = None if bb is None else 0
-    values, bdim = broadcast_batched([a, b], [ab, bb], (2, 2))
-    out = np.matmul(*values, **kwargs)
-    if a_vec and b_vec:
-        out = out[..., 0, 0]
-    elif a_vec:
-        out = out[..., 0, :]
-    elif b_vec:
-        out = out[..., 0]
-    return out, bdim
-
-
-register_batch_rule(np.matmul, _matmul, nargs=2)
+def _split_ufunc(ufunc, values, batched, bdim, kwargs):
+    """A large elementwise call, its batch spread over threads (see vmaprt/_parallel.py)."""
+    one = (slice(None),) * bdim + (slice(0, 1),)
+    probe = ufunc(*(v[one] if b else v for v, b in zip(values, batched)), **kwargs)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    if ufunc.nout == 1:
+        out = np.empty(shape, dtype=probe.dtype)
+    else:
+        out = tuple(np.empty(shape, dtype=p.dtype) for p in probe)
+    return _parallel.split_call(ufunc, values, batched, bdim, out, **kwargs)
 
 
 @register_ufunc_method("reduce")

@@ -46,8 +46,13 @@ def _dot(args, bdims):
         return np.multiply(*values), bdim
     if na == 1 and nb == 1 and ab is not None and bb is not None:
         return _batched_vector_dot(a, ab, b, bb), 0
-    if bb is None and nb <= 2:  # [B, ..., k] @ [k(, m)]: one matmul (BLAS)
-        return np.matmul(move_to_front(a, ab), b), 0
+    kernel = _core.matmul_path(a, ab, b, bb) if na == nb == 2 else None
+    if kernel is not None:
+        return kernel(a, ab, b, bb), 0
+    if bb is None and nb <= 2:  # [..., k] @ [k(, m)] on the last axis: one GEMM
+        if ab == ndim_of(a) - 1:
+            a, ab = move_to_front(a, ab), 0
+        return right_matmul(a, b), ab
     return _batched_einsum(_dot_subscripts(na, nb), [a, b], [ab, bb])
 
 
@@ -59,6 +64,58 @@ def _batched_vector_dot(a, ab, b, bb):
 
 
 register_batch_rule(np.dot, _dot, nargs=2)
+
+
+def _matmul(args, bdims, **kwargs):
+    """np.matmul.  Small matrices go to the unrolled kernel; a product with an
+    unbatched matrix on the right keeps the batch axis in place.  Otherwise a
+    per-example vector becomes a [1, k] row (left) or a [k, 1] column (right)
+    first, so that the batch axis is never read as a matrix axis."""
+    if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
+        raise NoBatchRule("axes=/axis= of np.matmul")
+    (a, b), (ab, bb) = args, bdims
+    na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    kernel = _core.matmul_path(a, ab, b, bb) if not kwargs and na == nb == 2 else None
+    if kernel is not None:
+        return kernel(a, ab, b, bb), 0
+    if not kwargs and bb is None and nb == 2 and ab != ndim_of(a) - 1:
+        return right_matmul(a, b), ab
+    a_vec, b_vec = na == 1, nb == 1
+    if a_vec:
+        a = np.expand_dims(a, 0) if ab is None else np.expand_dims(move_to_front(a, ab), 1)
+        ab = None if ab is None else 0
+    if b_vec:
+        b = np.expand_dims(b, 1) if bb is None else np.expand_dims(move_to_front(b, bb), 2)
+        bb = None if bb is None else 0
+    values, bdim = broadcast_batched([a, b], [ab, bb], (2, 2))
+    out = np.matmul(*values, **kwargs)
+    if a_vec and b_vec:
+        out = out[..., 0, 0]
+    elif a_vec:
+        out = out[..., 0, :]
+    elif b_vec:
+        out = out[..., 0]
+    return out, bdim
+
+
+register_batch_rule(np.matmul, _matmul, nargs=2)
+
+
+def right_matmul(a, b):
+    """``a @ b`` with ``b`` an unbatched ``[k, m]`` matrix or ``[k]`` vector.
+
+    It acts on the last axis of ``a`` only, so wherever ``a``'s batch axis is
+    (except last), it stays there.  When the other axes merge without a copy
+    the whole batch is one GEMM.
+    """
+    if type(a) is np.ndarray and a.ndim > 2:
+        try:
+            flat = a.reshape(-1, a.shape[-1], copy=False)
+        except ValueError:  # the leading axes do not merge in place
+            return np.matmul(a, b)
+        return np.matmul(flat, b).reshape(a.shape[:-1] + tuple(shape_of(b)[1:]))
+    return np.matmul(a, b)
+
 
 
 def _flat(x, bdim, size):
