@@ -224,19 +224,22 @@ def table(rows, columns, geomeans):
         cols = columns if kind == "time" else [c for c in columns if c != "numpy"]
         head = f"{'workload':<{width}}  {'input':<{shape_w}}" + "".join(f"{c:>15}" for c in cols)
         if kind == "ratio":
-            head += "  best NumPy expression"
+            head += f"{'others':>8}  best NumPy expression"
         lines += [title, head, "-" * len(head)]
         for r in rows:
             line = f"{r['name']:<{width}}  {_shape(r):<{shape_w}}"
             line += "".join(f"{_cell(r, c, kind):>15}" for c in cols)
             if kind == "ratio":
-                line += "  " + r.get("numpy_best", "-")
+                load = r.get("others_load")
+                line += (f"{load:>8.1f}" if load is not None else f"{'-':>8}") + "  " + r.get("numpy_best", "-")
             lines.append(line)
         if kind == "ratio":
             lines.append("-" * len(head))
             lines.append(f"{'geometric mean':<{width}}  {'':<{shape_w}}" + "".join(
                 f"{fmt_ratio(geomeans[c]) if geomeans.get(c) else '-':>15}" for c in cols))
         lines.append("")
+    lines.append("others: cores that other processes kept busy while the row ran (of "
+                 f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()})")
     return "\n".join(lines)
 
 
