@@ -21,7 +21,8 @@ DOCS = Path(__file__).parent.parent / "docs"
 README = Path(__file__).parent.parent / "README.md"
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 RST_FILES = sorted(DOCS.glob("*.rst"))
-MODULES = ["vmaprt", "vmaprt._api", "vmaprt._batched", "vmaprt._registry", "vmaprt.tree", "vmaprt._core"]
+MODULES = ["vmaprt", "vmaprt._api", "vmaprt._batched", "vmaprt._registry", "vmaprt.tree", "vmaprt._core",
+           "vmaprt.random"]
 
 
 @pytest.fixture(autouse=True)

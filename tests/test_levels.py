@@ -93,3 +93,61 @@ def test_kernel_thread_count_does_not_change_results():
     finally:
         vmaprt.set_num_threads(old)
     np.testing.assert_array_equal(one, two)
+
+
+def _stress_workloads():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((40, 6, 6))
+    v = rng.standard_normal((200, 16))
+    return [
+        ("nested", lambda: vmap(vmap(lambda r: np.tanh(r) @ r))(x)),
+        ("chunked", lambda: vmap(lambda m: m @ m.T + m.var(), chunk_size=7)(x)),
+        ("kernels", lambda: (vmap(np.dot)(v, v), vmap(np.matmul)(x[:, :3, :3], x[:, :3, :3]), vmap(np.std)(v))),
+        ("random", lambda: vmap(lambda r: r + vmaprt.random.default_rng(5).normal(size=16),
+                                randomness="different", chunk_size=64)(v)),
+        ("nested random", lambda: vmap(vmap(lambda a: a * vmaprt.random.default_rng(9).random(), randomness="different"),
+                                       randomness="same")(x[:, 0, :])),
+    ]
+
+
+def _flat(result):
+    return [np.asarray(r) for r in (result if isinstance(result, tuple) else (result,))]
+
+
+def test_thread_stress_matches_the_single_threaded_run():
+    import time
+
+    workloads = _stress_workloads()
+    reference = {name: _flat(f()) for name, f in workloads}
+    errors, mismatches, stacks = [], [], []
+    stop = time.monotonic() + 3.0
+
+    def work(k):
+        try:
+            vmaprt_threads = 2 if k % 2 else 1  # kernels with 2 threads in half the workers
+            i = k
+            while time.monotonic() < stop:
+                name, f = workloads[i % len(workloads)]
+                if k % 2:
+                    vmaprt.set_num_threads(vmaprt_threads)
+                got = _flat(f())
+                if not all(np.array_equal(g, w) for g, w in zip(got, reference[name])):  # bit for bit
+                    mismatches.append(name)
+                i += 1
+            stacks.append(_levels.current_levels())
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    old = vmaprt.get_num_threads()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        vmaprt.set_num_threads(old)
+    assert not any(t.is_alive() for t in threads), "deadlock: a worker did not finish"
+    assert not errors, errors
+    assert not mismatches, mismatches
+    assert stacks == [()] * 8 and _levels.current_levels() == ()

@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from . import _core  # noqa: E402  (the compiled kernels: importing vmaprt fails loudly without them)
 from . import _rules  # noqa: E402, F401  (registers every batch rule)
+from . import random  # noqa: E402
 from . import tree  # noqa: E402
 from ._api import vmap  # noqa: E402
 from ._batched import BatchedArray, per_example  # noqa: E402
@@ -38,4 +39,5 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "tree",
+    "random",
 ]

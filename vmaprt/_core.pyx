@@ -939,3 +939,6 @@ def batched_unary(name, x, Py_ssize_t bdim):
         with nogil:
             unary_kernel(op, nb, n, <const float*>cnp.PyArray_DATA(X), xb, xk, <float*>cnp.PyArray_DATA(out), nthreads)
     return out
+
+
+include "_philox.pxi"

@@ -161,8 +161,10 @@ _batched._INDEXING["setitem"] = _setitem
 
 
 def _take(a, indices, axis=None, out=None, mode="raise"):
-    """np.take as indexing, which dispatches even when only ``indices`` is batched
-    (``table[i]`` on a plain ndarray cannot: NumPy converts ``i`` with __array__)."""
+    """np.take as indexing.  NumPy dispatches np.take on ``a`` (and ``out``) only,
+    so this runs when ``a`` is batched at some level; a plain ndarray ``a`` with
+    batched indices never reaches it (write ``np.asarray(a, like=i)`` for that).
+    The indexing dispatches on the indices too, at whatever level they are."""
     if axis is None:
         a, axis = np.ravel(a), 0
     n = np.shape(a)[axis]

@@ -1,0 +1,990 @@
+"""Seeded random numbers that vmap knows about: ``vmaprt.random``.
+
+``default_rng(seed)`` returns a :class:`Generator` with NumPy's methods and
+signatures.  Outside vmap it is an ordinary seeded generator.  Inside
+``vmap(f, randomness=...)`` every draw follows the mode of the active levels:
+
+- ``'error'`` (the default): any draw raises RuntimeError.
+- ``'same'``: one draw, shared by every example of that level.
+- ``'different'``: the draw equals the unbatched draw with the batch sizes of
+  the 'different' levels prepended, outer levels first, so example ``i`` gets
+  its own values, identical for every ``chunk_size`` and for every batch that
+  contains example ``i`` at the same index.
+
+>>> import numpy as np, vmaprt
+>>> rng = vmaprt.random.default_rng(0)
+>>> noisy = vmaprt.vmap(lambda x: x + rng.normal(size=3), randomness="different")
+>>> X = np.zeros((4, 3))
+>>> out = noisy(X)                                        # [4, 3] -> [4, 3]
+>>> np.array_equal(out, X + vmaprt.random.default_rng(0).normal(size=(4, 3)))
+True
+
+Note [positions of a batched draw]
+    Every value a generator produces has an address: the generator's key, the
+    number ``k`` of the call (its counter: the k-th draw of this generator),
+    and the value's flat position ``p`` in the whole unbatched draw (Note
+    [Philox stream layout] in vmaprt/_philox.pxi gives the Philox counter of
+    each).  Under 'different' levels ``d_1 .. d_L`` (outer first) the unbatched
+    draw has shape ``(T_1, .., T_L) + shape``, where ``T_j`` is the level's
+    full batch size (``Level.total``), so the value at example indices
+    ``(i_1, .., i_L)`` and per-example flat index ``q`` has position
+    ``((i_1 T_2 + i_2) T_3 + ..) * prod(shape) + q`` with ``i_j`` the index in
+    the whole batch: ``Level.offset`` plus the index inside the chunk.  For
+    the innermost 'different' level these positions are one contiguous run
+    per combination of the outer indices; the kernels fill runs.  'same'
+    levels add nothing to a position.  A parameter batched at a 'same' level
+    (``vmap(lambda lam: rng.poisson(lam), randomness='same')``) adds an axis
+    to the physical result along which the positions repeat.  Joint draws
+    (``permutation``, ``shuffle``, ``choice`` without replacement) are one row
+    per example: the row's position is its flat index over the 'different'
+    levels, and the row reads that position's sub-stream.
+
+Note [chunking and randomness]
+    Under ``chunk_size`` every chunk runs ``func`` again, at a level with its
+    own ``offset``; all chunks make the same calls.  The chunks of one vmap
+    call share ``Level.rng_state``, a dict.  The first time a generator draws
+    (or spawns) under a level, the dict records the generator's counters and
+    that chunk's level; when a later chunk (a different level object with the
+    same dict) first uses the generator, its counters are put back to the
+    recorded ones.  So every chunk draws with the same ``k`` as the first, and
+    after the last chunk the generator has advanced as for one unbatched
+    call.  With nested levels each level does this, outermost first.  An
+    unchunked level has a dict of its own and never resets anything.
+"""
+
+import math
+import operator
+
+import numpy as np
+
+from . import _batched, _core, _levels
+from ._batched import BatchedArray, assign, level_of
+
+__all__ = ["Generator", "default_rng"]
+
+# Kinds of the kernels in vmaprt/_philox.pxi.
+_UNIFORM, _NORMAL, _EXPONENTIAL, _RUN_INTEGERS = 0, 2, 4, 6  # + 1 for float32
+_INTEGERS, _POISSON, _BINOMIAL, _GAMMA, _BETA = range(5)
+_PERMUTATION, _SAMPLE, _ROW_UNIFORM = range(3)
+
+# NumPy's bound (np.random.Generator.poisson): larger lam overflow int64.
+_POISSON_LAM_MAX = np.iinfo(np.int64).max - np.sqrt(np.iinfo(np.int64).max) * 10
+
+
+def default_rng(seed=None):
+    """A :class:`Generator` seeded like ``numpy.random.default_rng``.
+
+    Parameters
+    ----------
+    seed : None, int, sequence of ints, numpy.random.SeedSequence or Generator
+        Entropy for a ``SeedSequence`` (None takes fresh entropy from the OS).
+        A vmaprt ``Generator`` is returned unchanged.
+
+    Returns
+    -------
+    Generator
+        Its Philox key is ``SeedSequence(seed).generate_state(2, np.uint64)``,
+        the key ``np.random.Philox(seed)`` uses; the streams differ from
+        ``numpy.random.default_rng(seed)``, which is PCG64.
+
+    Examples
+    --------
+    >>> import numpy as np, vmaprt
+    >>> rng = vmaprt.random.default_rng(42)
+    >>> x = rng.random(3)                                     # -> [3]
+    >>> np.array_equal(x, np.random.Generator(np.random.Philox(42)).random(3))
+    True
+    """
+    if isinstance(seed, Generator):
+        return seed
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
+        raise TypeError(
+            f"vmaprt.random.default_rng: got a NumPy {type(seed).__name__}, whose state "
+            f"cannot be carried over to vmaprt's counter-based streams; pass an int "
+            f"seed or a numpy.random.SeedSequence instead"
+        )
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return Generator(ss)
+
+
+class Generator:
+    """Random draws on a counter-based Philox4x64-10 stream, batched by vmap.
+
+    Create one with :func:`default_rng`.  The methods take NumPy's arguments
+    (``size``, ``dtype``, ``out``) and every parameter may be a batched array
+    inside vmap.  Each call of a method is one draw: it advances the counter
+    ``calls`` by one, however many values it makes, and its value at flat
+    position ``p`` depends only on the seed, the counter and ``p``.
+
+    A generator is not thread-safe (nor is NumPy's): give each thread its
+    own, e.g. with :meth:`spawn`.
+
+    Parameters
+    ----------
+    seed_seq : numpy.random.SeedSequence
+        Gives the Philox key.
+
+    Examples
+    --------
+    >>> import numpy as np, vmaprt
+    >>> rng = vmaprt.random.default_rng(7)
+    >>> shared = vmaprt.vmap(lambda x: x + rng.random(), randomness="same")
+    >>> out = shared(np.zeros(3))                             # [3] -> [3]
+    >>> bool(np.all(out == out[0]))
+    True
+    >>> rng.calls                                             # one draw so far
+    1
+    """
+
+    __slots__ = ("_seed_seq", "_k0", "_k1", "_calls", "_spawned")
+
+    def __init__(self, seed_seq):
+        if not isinstance(seed_seq, np.random.SeedSequence):
+            raise TypeError(
+                f"vmaprt.random.Generator expects a numpy.random.SeedSequence, got "
+                f"{type(seed_seq).__name__}; create generators with "
+                f"vmaprt.random.default_rng(seed)"
+            )
+        key = seed_seq.generate_state(2, np.uint64)
+        self._seed_seq = seed_seq
+        self._k0, self._k1 = int(key[0]), int(key[1])
+        self._calls = 0
+        self._spawned = seed_seq.n_children_spawned
+
+    # State ---------------------------------------------------------------------
+    @property
+    def key(self):
+        """The Philox key, ``k0 + (k1 << 64)`` as ``np.random.Philox(key=...)`` takes it."""
+        return self._k0 | (self._k1 << 64)
+
+    @property
+    def calls(self):
+        """How many draws this generator has made: the ``k`` of the next draw."""
+        return self._calls
+
+    @property
+    def seed_seq(self):
+        """The ``numpy.random.SeedSequence`` the key comes from."""
+        return self._seed_seq
+
+    def __repr__(self):
+        return f"vmaprt.random.Generator(key={self.key:#x}, calls={self._calls})"
+
+    def __reduce__(self):
+        return _restore, (self._seed_seq, self._calls, self._spawned)
+
+    def spawn(self, n_children):
+        """``n_children`` independent generators, as ``numpy.random.Generator.spawn``.
+
+        Child ``i`` is seeded with ``SeedSequence(entropy, spawn_key=spawn_key + (j,))``
+        where ``j`` counts this generator's children so far, as
+        ``SeedSequence.spawn`` does (the parent's SeedSequence is not modified).
+        Under chunked vmap every chunk gets the same children.
+
+        Examples
+        --------
+        >>> import vmaprt
+        >>> a, b = vmaprt.random.default_rng(0).spawn(2)
+        >>> a.key != b.key
+        True
+        """
+        if not _is_int(n_children) or n_children < 0:
+            raise ValueError(f"spawn: n_children must be a non-negative int, got {n_children!r}")
+        for level in _levels.current_levels():
+            self._sync(level)
+        start = self._spawned
+        self._spawned += int(n_children)
+        ss = self._seed_seq
+        return [
+            Generator(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key + (start + i,), pool_size=ss.pool_size))
+            for i in range(int(n_children))
+        ]
+
+    # The draw: modes, counters, positions -------------------------------------------
+    def _sync(self, level):
+        # Note [chunking and randomness]
+        state = level.rng_state
+        entry = state.get(self)
+        if entry is None:
+            state[self] = [self._calls, self._spawned, level]
+        elif entry[2] is not level:
+            self._calls, self._spawned, entry[2] = entry[0], entry[1], level
+
+    def _modes(self, name):
+        """The active levels, refusing a draw under randomness='error'."""
+        levels = _levels.current_levels()
+        for level in levels:
+            if level.randomness == "error":
+                raise RuntimeError(
+                    f"vmap: vmaprt.random.Generator.{name} was called inside a vmap with "
+                    f"randomness='error' (the default), which refuses random draws because "
+                    f"it cannot know whether the examples should share them. Pass "
+                    f"randomness='different' to vmaprt.vmap for an independent draw per "
+                    f"example, or randomness='same' for one draw shared by the batch"
+                )
+        return levels
+
+    def _next(self, levels):
+        """The call number ``k`` of this draw (Note [chunking and randomness])."""
+        for level in levels:
+            self._sync(level)
+        k = self._calls
+        self._calls = k + 1
+        return k
+
+    def _begin(self, name):
+        levels = self._modes(name)
+        return levels, self._next(levels)
+
+    def _runs(self, kind, levels, k, shape, dtype, batched=()):
+        """A fixed-cost draw (uniform, normal, exponential) of per-example ``shape``."""
+        lay = _Layout(levels, shape, batched)
+        out = np.empty(lay.physical_shape, dtype)
+        kind += dtype == np.float32
+        _core.random_runs(kind, self._k0, self._k1, k, lay.bases, lay.run_len, out.reshape(-1))
+        return lay, out
+
+    def _fixed(self, name, kind, size, dtype, out):
+        """random / standard_normal / standard_exponential, with ``out=``."""
+        dtype = _float_dtype(dtype, name)
+        size = _check_out(out, size, dtype)
+        shape = _shape(size)
+        levels, k = self._begin(name)
+        lay, values = self._runs(kind, levels, k, shape, dtype)
+        return _finish(lay.wrap(values), size, out, float)
+
+    def _elements(self, kind, levels, k, shape, params, out_dtype, lay=None):
+        """A draw of ``kind`` with per-element parameters ``params``: ``[(value, dtype)]``."""
+        if lay is None:
+            lay = _Layout(levels, shape, _levels_of(p for p, _ in params))
+        flat = [lay.flat_param(p, dt) for p, dt in params]
+        out = np.empty(lay.physical_shape, out_dtype)
+        _core.random_elements(kind, self._k0, self._k1, k, lay.bases, lay.run_len, out.reshape(-1), *flat)
+        return lay.wrap(out)
+
+    def _integers(self, lay, k, low, span):
+        """Physical uint64 values ``low + [0, span]`` (two's complement) at the layout's positions."""
+        out = np.empty(lay.physical_shape, np.uint64)
+        if low.size == 1 and span.size == 1:
+            a, b = int(low.reshape(-1)[0]), int(span.reshape(-1)[0])
+            _core.random_runs(_RUN_INTEGERS, self._k0, self._k1, k, lay.bases, lay.run_len, out.reshape(-1), a, b)
+        else:
+            flat = [lay.flat_param(low, np.uint64), lay.flat_param(span, np.uint64)]
+            _core.random_elements(_INTEGERS, self._k0, self._k1, k, lay.bases, lay.run_len, out.reshape(-1), *flat)
+        return out
+
+    def _rows(self, kind, levels, k, n, m, row_shape, batched=()):
+        """Joint draws, one row of ``row_shape`` per example (Note [positions of a batched draw])."""
+        lay = _Layout(levels, (), batched)
+        width = m if kind == _SAMPLE else n
+        out = np.empty(lay.physical_shape + (width,), np.float64 if kind == _ROW_UNIFORM else np.int64)
+        _core.random_rows(kind, self._k0, self._k1, k, lay.bases, lay.run_len, n, m, out.reshape(-1))
+        return lay, out.reshape(lay.physical_shape + tuple(row_shape))
+
+    # Uniform ------------------------------------------------------------------------
+    def random(self, size=None, dtype=np.float64, out=None):
+        """Uniform floats in [0, 1), as ``numpy.random.Generator.random``.
+
+        Value ``p`` is ``(w >> 11) * 2**-53`` for word ``p`` of the call's main
+        stream (float32: the top 24 bits of the low, then the high half of word
+        ``p // 2``), NumPy's conversions, so the first call of
+        ``default_rng(seed)`` equals ``np.random.Generator(np.random.Philox(seed))``.
+
+        Parameters
+        ----------
+        size : int or tuple of ints, optional
+            Output shape (per example inside vmap).  None gives one value.
+        dtype : {np.float64, np.float32}, optional
+        out : ndarray or BatchedArray, optional
+            Where to write the result; its shape is the size.
+
+        Returns
+        -------
+        float or ndarray or BatchedArray
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> u = vmaprt.vmap(lambda x: rng.random(2), randomness="different")(np.zeros(5))
+        >>> u.shape                                           # [5] -> [5, 2]
+        (5, 2)
+        >>> np.array_equal(u, vmaprt.random.default_rng(0).random((5, 2)))
+        True
+        """
+        return self._fixed("random", _UNIFORM, size, dtype, out)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        """Uniform floats in [low, high): ``low + (high - low) * random()``, as NumPy.
+
+        ``low`` and ``high`` may be batched.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(1)
+        >>> lows = np.array([0.0, 10.0, 20.0])
+        >>> x = vmaprt.vmap(lambda lo: rng.uniform(lo, lo + 1), randomness="different")(lows)
+        >>> bool(np.all((lows <= x) & (x < lows + 1)))         # [3] -> [3]
+        True
+        """
+        low, high = _float_param(low), _float_param(high)
+        span = np.subtract(high, low)
+        if not np.all(np.isfinite(_values(span))):
+            raise OverflowError("high - low range exceeds valid bounds")
+        shape = _param_shape(size, low, high)
+        levels, k = self._begin("uniform")
+        lay, values = self._runs(_UNIFORM, levels, k, shape, np.float64)
+        return _scalar(np.add(low, np.multiply(span, lay.wrap(values))), size)
+
+    # Normal and exponential -------------------------------------------------------------
+    def standard_normal(self, size=None, dtype=np.float64, out=None):
+        """Standard normal values, as ``numpy.random.Generator.standard_normal``.
+
+        A 256-layer ziggurat reads one word per value (99.3% of values); a
+        rejection continues in the value's sub-stream.  float32 values are the
+        float64 values rounded.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(3)
+        >>> z = vmaprt.vmap(lambda x: rng.standard_normal(4), randomness="different", chunk_size=2)(np.zeros(5))
+        >>> np.array_equal(z, vmaprt.random.default_rng(3).standard_normal((5, 4)))   # [5] -> [5, 4]
+        True
+        """
+        return self._fixed("standard_normal", _NORMAL, size, dtype, out)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        """Normal values: ``loc + scale * standard_normal()``, as NumPy.  ``loc`` and
+        ``scale`` may be batched.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> X = np.arange(6.0).reshape(2, 3)
+        >>> out = vmaprt.vmap(lambda x: x + rng.normal(size=3), randomness="different")(X)
+        >>> np.array_equal(out, X + vmaprt.random.default_rng(0).normal(size=(2, 3)))   # [2, 3] -> [2, 3]
+        True
+        """
+        loc, scale = _float_param(loc), _float_param(scale)
+        _check(scale, lambda v: v < 0, "scale < 0")
+        shape = _param_shape(size, loc, scale)
+        levels, k = self._begin("normal")
+        lay, values = self._runs(_NORMAL, levels, k, shape, np.float64)
+        return _scalar(np.add(loc, np.multiply(scale, lay.wrap(values))), size)
+
+    def standard_exponential(self, size=None, dtype=np.float64, method="zig", out=None):
+        """Exponential values with scale 1, as ``numpy.random.Generator.standard_exponential``.
+
+        A 256-layer ziggurat reads one word per value (98.9% of values); a
+        rejection continues in the value's sub-stream.  ``method='inv'`` is
+        accepted for compatibility and gives the same values.
+
+        Examples
+        --------
+        >>> import vmaprt
+        >>> e = vmaprt.random.default_rng(0).standard_exponential(1000)
+        >>> bool(e.min() >= 0), bool(0.8 < e.mean() < 1.2)
+        (True, True)
+        """
+        if method not in ("zig", "inv"):
+            raise ValueError(f"standard_exponential: method must be 'zig' or 'inv', got {method!r}")
+        return self._fixed("standard_exponential", _EXPONENTIAL, size, dtype, out)
+
+    def exponential(self, scale=1.0, size=None):
+        """Exponential values: ``scale * standard_exponential()``.  ``scale`` may be batched."""
+        scale = _float_param(scale)
+        _check(scale, lambda v: v < 0, "scale < 0")
+        shape = _param_shape(size, scale)
+        levels, k = self._begin("exponential")
+        lay, values = self._runs(_EXPONENTIAL, levels, k, shape, np.float64)
+        return _scalar(np.multiply(scale, lay.wrap(values)), size)
+
+    # Gamma and beta ---------------------------------------------------------------------
+    def standard_gamma(self, shape, size=None, dtype=np.float64, out=None):
+        """Gamma values with scale 1 (Marsaglia-Tsang, and Ahrens-Dieter GS for
+        ``shape < 1``), each from its position's sub-stream.  ``shape`` may be batched."""
+        dtype = _float_dtype(dtype, "standard_gamma")
+        shape = _float_param(shape)
+        _check(shape, lambda v: v < 0, "shape < 0")
+        size = _check_out(out, size, dtype)
+        per_example = _param_shape(size, shape)
+        levels, k = self._begin("standard_gamma")
+        res = self._elements(_GAMMA, levels, k, per_example, [(shape, np.float64)], np.float64)
+        if dtype == np.float32:
+            res = res.astype(np.float32)
+        return _finish(res, size, out, float)
+
+    def gamma(self, shape, scale=1.0, size=None):
+        """Gamma values: ``scale * standard_gamma(shape)``.  Both may be batched.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> shapes = np.array([0.5, 2.0, 50.0])
+        >>> g = vmaprt.vmap(lambda a: rng.gamma(a, size=4000).mean(), randomness="different")(shapes)
+        >>> np.allclose(g, shapes, rtol=0.1)                  # [3] -> [3]
+        True
+        """
+        shape, scale = _float_param(shape), _float_param(scale)
+        _check(shape, lambda v: v < 0, "shape < 0")
+        _check(scale, lambda v: v < 0, "scale < 0")
+        per_example = _param_shape(size, shape, scale)
+        levels, k = self._begin("gamma")
+        res = self._elements(_GAMMA, levels, k, per_example, [(shape, np.float64)], np.float64)
+        return _scalar(np.multiply(scale, res), size)
+
+    def beta(self, a, b, size=None):
+        """Beta values (Johnk's method when ``a, b <= 1``, else a ratio of gammas),
+        each from its position's sub-stream.  ``a`` and ``b`` may be batched."""
+        a, b = _float_param(a), _float_param(b)
+        _check(a, lambda v: v <= 0, "a <= 0")
+        _check(b, lambda v: v <= 0, "b <= 0")
+        shape = _param_shape(size, a, b)
+        levels, k = self._begin("beta")
+        res = self._elements(_BETA, levels, k, shape, [(a, np.float64), (b, np.float64)], np.float64)
+        return _scalar(res, size)
+
+    # Discrete ---------------------------------------------------------------------------
+    def poisson(self, lam=1.0, size=None):
+        """Poisson counts (NumPy's methods: products of uniforms for ``lam < 10``,
+        PTRS above), each from its position's sub-stream.  ``lam`` may be batched.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> lams = np.array([1.0, 30.0])
+        >>> n = vmaprt.vmap(lambda lam: rng.poisson(lam, size=5000).mean(), randomness="different")(lams)
+        >>> np.allclose(n, lams, rtol=0.05)                   # [2] -> [2]
+        True
+        """
+        lam = _float_param(lam)
+        _check(lam, lambda v: ~(v >= 0), "lam < 0 or lam is NaN")
+        _check(lam, lambda v: v > _POISSON_LAM_MAX, "lam value too large")
+        shape = _param_shape(size, lam)
+        levels, k = self._begin("poisson")
+        res = self._elements(_POISSON, levels, k, shape, [(lam, np.float64)], np.int64)
+        return _scalar(res, size, int)
+
+    def binomial(self, n, p, size=None):
+        """Binomial counts: inversion for ``n * min(p, 1 - p) <= 30``, else BTRS
+        (Hormann's transformed rejection), each from its position's sub-stream.
+        ``n`` and ``p`` may be batched."""
+        n = _cast_param(n, np.int64)
+        p = _float_param(p)
+        _check(n, lambda v: v < 0, "n < 0")
+        _check(p, lambda v: ~((v >= 0) & (v <= 1)), "p < 0, p > 1 or p is NaN")
+        shape = _param_shape(size, n, p)
+        levels, k = self._begin("binomial")
+        res = self._elements(_BINOMIAL, levels, k, shape, [(n, np.int64), (p, np.float64)], np.int64)
+        return _scalar(res, size, int)
+
+    def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
+        """Uniform integers in [low, high) (or [low, high] with ``endpoint=True``),
+        as ``numpy.random.Generator.integers``, for every integer dtype and bool.
+
+        Value ``p`` maps word ``p`` of the main stream to the range by Lemire's
+        multiply-shift; the rare rejection continues in the value's sub-stream.
+        ``low`` and ``high`` may be batched.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> highs = np.array([2, 10, 1000])
+        >>> r = vmaprt.vmap(lambda h: rng.integers(h, size=6), randomness="different")(highs)
+        >>> bool(np.all((r >= 0) & (r < highs[:, None])))     # [3] -> [3, 6]
+        True
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "iub":
+            raise TypeError(f"Unsupported dtype {dtype!r} for integers")
+        if high is None:
+            low, high = 0, low
+        shape = _param_shape(size, low, high)
+        levels = self._modes("integers")
+        lay = _Layout(levels, shape, _levels_of((low, high)))
+        if _is_int(low) and _is_int(high):
+            lo, span = _scalar_bounds(int(low), int(high), dtype, endpoint)
+        else:
+            lo, span = _integer_bounds(lay.lift(low, len(shape)), lay.lift(high, len(shape)), dtype, endpoint)
+        k = self._next(levels)
+        out = self._integers(lay, k, lo, span)
+        res = lay.wrap(out.view(dtype) if dtype.itemsize == 8 else out.astype(dtype))
+        if size is None and type(res) is not BatchedArray and np.ndim(res) == 0:
+            return res[()]
+        return res
+
+    # Choice and permutations -------------------------------------------------------------
+    def choice(self, a, size=None, replace=True, p=None, axis=0, shuffle=True):
+        """A random sample from ``a`` (an int ``n`` for ``range(n)``, or an array,
+        along ``axis``), as ``numpy.random.Generator.choice``.
+
+        With replacement the values are independent, at their positions (``p``:
+        a uniform at each position through the cumulative weights).  Without
+        replacement the whole sample of ``size`` values is one joint draw per
+        example, from the example's sub-stream: under 'different' every
+        example gets its own sample (Note [positions of a batched draw]).
+        Weighted samples without replacement use Efraimidis-Spirakis keys
+        ``log(u) / p``, which give the distribution of NumPy's successive draws.
+        ``a`` and ``p`` may be batched.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> pick = vmaprt.vmap(lambda x: rng.choice(x, 3, replace=False), randomness="different")
+        >>> S = pick(np.arange(40).reshape(4, 10))             # [4, 10] -> [4, 3]
+        >>> [len(set(row)) for row in S.tolist()]
+        [3, 3, 3, 3]
+        """
+        if type(a) is BatchedArray and a.ndim == 0:
+            if not replace or p is not None:
+                raise RuntimeError(
+                    "vmap: choice(a) with a batched integer a is only supported with "
+                    "replace=True and p=None (it is integers(0, a)); for a sample "
+                    "without replacement pass a fixed population size"
+                )
+            return self.integers(0, a, size=size)
+        if isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)):
+            n, array = int(a), None
+            if n < 0 or (n == 0 and _size_of(size) > 0):
+                raise ValueError("a must be a positive integer unless no samples are taken")
+        else:
+            array = a if type(a) is BatchedArray else np.asarray(a)
+            if array.ndim == 0:
+                raise ValueError("a must be a sequence or an integer, not a 0-d array")
+            axis = operator.index(axis)
+            if not -array.ndim <= axis < array.ndim:
+                raise np.exceptions.AxisError(axis, array.ndim)
+            axis %= array.ndim
+            n = array.shape[axis]
+            if n == 0 and _size_of(size) > 0:
+                raise ValueError("a cannot be empty unless no samples are taken")
+        shape = _shape(size)
+        m = math.prod(shape)
+        if p is not None:
+            p = _float_param(p)
+            if p.ndim != 1:
+                raise ValueError("p must be 1-dimensional")
+            if p.shape[0] != n:
+                raise ValueError("a and p must have same size")
+            if np.any(~(_values(p) >= 0)):
+                raise ValueError("probabilities are not non-negative")
+            total = _values(np.sum(p, axis=-1))
+            if total.size and not np.allclose(total, 1.0, rtol=0, atol=np.sqrt(np.finfo(np.float64).eps)):
+                raise ValueError("probabilities do not sum to 1")
+        if not replace:
+            if m > n:
+                raise ValueError("Cannot take a larger sample than population when replace is False")
+            if p is not None and m and np.any(_values(np.sum(p > 0, axis=-1)) < m):
+                raise ValueError("Fewer non-zero entries in p than size")
+        levels, k = self._begin("choice")
+        if replace and p is None:
+            lay = _Layout(levels, shape, ())
+            span = np.array([max(n - 1, 0)], np.uint64)
+            idx = lay.wrap(self._integers(lay, k, np.zeros(1, np.uint64), span).view(np.int64))
+        elif replace:
+            idx = self._weighted(levels, k, shape, p)
+        elif p is None:
+            lay, rows = self._rows(_SAMPLE, levels, k, n, m, shape)
+            if not shuffle:
+                rows = np.sort(rows.reshape(rows.shape[: rows.ndim - len(shape)] + (m,)), axis=-1).reshape(rows.shape)
+            idx = lay.wrap(rows)
+        else:
+            idx = self._weighted_sample(levels, k, shape, n, m, p, shuffle)
+        if array is None:
+            return int(idx) if size is None and type(idx) is not BatchedArray else idx
+        res = _take(array, idx, axis)
+        if size is None and type(res) is not BatchedArray and np.ndim(res) == 0:
+            return res[()]
+        return res
+
+    def _weighted(self, levels, k, shape, p):
+        """Indices with replacement: the uniform at each position through the cdf of ``p``."""
+        lay, u = self._runs(_UNIFORM, levels, k, shape, np.float64, _levels_of([p]))
+        cdf = np.cumsum(lay.lift(p), axis=-1)
+        cdf /= cdf[..., -1:]
+        if cdf.ndim == 1:
+            idx = np.searchsorted(cdf, u, side="right")
+        else:
+            cdf = np.ascontiguousarray(np.broadcast_to(cdf, lay.physical_shape[: lay.nlevels] + cdf.shape[-1:]))
+            n_rows = math.prod(lay.physical_shape[: lay.nlevels])
+            idx = _core.searchsorted_rows(cdf.reshape(n_rows, -1), u.reshape(n_rows, -1)).reshape(u.shape)
+        return lay.wrap(idx.astype(np.int64, copy=False))
+
+    def _weighted_sample(self, levels, k, shape, n, m, p, shuffle):
+        """Indices without replacement, by the largest Efraimidis-Spirakis keys log(u) / p."""
+        lay, u = self._rows(_ROW_UNIFORM, levels, k, n, 0, (n,), _levels_of([p]))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keys = np.log(u) / lay.lift(p)
+        keys = np.where(np.isnan(keys), -np.inf, keys)
+        order = np.argsort(-keys, axis=-1, kind="stable")[..., :m]
+        if not shuffle:
+            order = np.sort(order, axis=-1)
+        return lay.wrap(order.reshape(order.shape[:-1] + shape))
+
+    def permutation(self, x, axis=0):
+        """A permuted ``range(x)`` (int ``x``) or a permuted copy of the array ``x``
+        along ``axis``, as ``numpy.random.Generator.permutation``.
+
+        The permutation is one joint draw per example (Fisher-Yates on the
+        example's sub-stream), so under 'different' every example is permuted
+        its own way, and under 'same' all the same way.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> P = vmaprt.vmap(lambda x: rng.permutation(x), randomness="different")(np.tile(np.arange(5), (3, 1)))
+        >>> np.sort(P, axis=1).tolist()                         # [3, 5] -> [3, 5]
+        [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4]]
+        """
+        if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+            if x < 0:
+                raise ValueError(f"permutation: x must be non-negative, got {x}")
+            levels, k = self._begin("permutation")
+            lay, rows = self._rows(_PERMUTATION, levels, k, int(x), 0, (int(x),))
+            return lay.wrap(rows)
+        x = x if type(x) is BatchedArray else np.asarray(x)
+        axis = _check_axis(x, axis)
+        idx = self._permutation_indices("permutation", x.shape[axis])
+        return _take(x, idx, axis)
+
+    def shuffle(self, x, axis=0):
+        """Shuffle ``x`` in place along ``axis``, as ``numpy.random.Generator.shuffle``.
+
+        ``x`` may be a BatchedArray: each example is shuffled (its own way
+        under 'different').  An array that is the same for every example
+        cannot be shuffled differently per example: that is a RuntimeError.
+
+        Examples
+        --------
+        >>> import numpy as np, vmaprt
+        >>> rng = vmaprt.random.default_rng(0)
+        >>> def f(x):
+        ...     x = x.copy()
+        ...     rng.shuffle(x)
+        ...     return x
+        >>> S = vmaprt.vmap(f, randomness="different")(np.tile(np.arange(4.0), (2, 1)))
+        >>> np.sort(S, axis=1).tolist()                         # [2, 4] -> [2, 4]
+        [[0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0]]
+        """
+        if isinstance(x, list):
+            idx = self._permutation_indices("shuffle", len(x))
+            if type(idx) is BatchedArray:
+                raise RuntimeError(
+                    "vmap: shuffle of a Python list under randomness='different' would "
+                    "need a different list per example; shuffle an array created with "
+                    "np.zeros_like(x) or x.copy() instead"
+                )
+            x[:] = [x[i] for i in idx.tolist()]
+            return None
+        if not isinstance(x, (np.ndarray, BatchedArray)):
+            raise TypeError(f"shuffle expects an ndarray, a BatchedArray or a list, got {type(x).__name__}")
+        axis = _check_axis(x, axis)
+        idx = self._permutation_indices("shuffle", x.shape[axis])
+        assign(x, _take(x, idx, axis), "same_kind", "the shuffled array")
+        return None
+
+    def _permutation_indices(self, name, n):
+        levels, k = self._begin(name)
+        lay, rows = self._rows(_PERMUTATION, levels, k, n, 0, (n,))
+        return lay.wrap(rows)
+
+
+def _restore(seed_seq, calls, spawned):
+    rng = Generator(seed_seq)
+    rng._calls, rng._spawned = calls, spawned
+    return rng
+
+
+# Layout of a draw ----------------------------------------------------------------------
+_ZERO_BASE = np.zeros(1, dtype=np.uint64)
+_ZERO_BASE.flags.writeable = False
+
+class _Layout:
+    """Where the values of one draw live (Note [positions of a batched draw]).
+
+    The physical result has axes ``[*extra, *different, *shape]``: one axis per
+    'same' level along which a parameter is batched, one per 'different'
+    level, then the per-example shape.  ``bases`` and ``run_len`` give the
+    position of each element to the kernels: element ``e`` is at position
+    ``bases[e // run_len] + e % run_len``.
+    """
+
+    __slots__ = ("levels", "shape", "physical_shape", "nlevels", "bases", "run_len")
+
+    def __init__(self, levels, shape, batched=()):
+        different = [lv for lv in levels if lv.randomness == "different"]
+        extra = [lv for lv in levels if lv in batched and lv.randomness != "different"]
+        self.levels = extra + different
+        self.nlevels = len(self.levels)
+        self.shape = shape
+        self.physical_shape = tuple(lv.size for lv in self.levels) + shape
+        n = math.prod(shape)
+        if different:
+            inner = different[-1]
+            bases = np.array([inner.offset * n], dtype=np.uint64)
+            stride = inner.total * n
+            for lv in reversed(different[:-1]):
+                starts = (lv.offset + np.arange(lv.size, dtype=np.uint64)) * np.uint64(stride)
+                bases = (starts[:, None] + bases[None, :]).reshape(-1)
+                stride *= lv.total
+            self.run_len = inner.size * n
+        else:
+            bases = _ZERO_BASE
+            self.run_len = n
+        if extra:
+            bases = np.tile(bases, math.prod(lv.size for lv in extra))
+        self.bases = bases
+
+    def lift(self, x, rank=None):
+        """The physical values of a parameter ``x``, with one leading axis per level of
+        the layout (size 1 where ``x`` is not batched), then its per-example shape,
+        padded with size-1 axes to ``rank`` dims.  An unbatched ``x`` is returned as
+        it is: it broadcasts from the right."""
+        chain = []
+        while type(x) is BatchedArray:
+            chain.append((x.level, x.bdim))
+            x = x.value
+        if not chain:
+            return x
+        axes = list(range(x.ndim))
+        lead = {}
+        for level, bdim in reversed(chain):  # the outermost level's bdim is physical
+            lead[level] = axes.pop(bdim)
+        x = x.transpose([lead[lv] for lv in self.levels if lv in lead] + axes)
+        own = x.shape[len(lead) :]
+        pad = (1,) * (rank - len(own)) if rank is not None and rank > len(own) else ()
+        return x.reshape(tuple(lv.size if lv in lead else 1 for lv in self.levels) + pad + own)
+
+    def flat_param(self, x, dtype):
+        """``x`` for a kernel: one value, or one per element of the physical result."""
+        v = np.asarray(self.lift(x, len(self.shape)), dtype=dtype)
+        if v.size == 1:
+            return v.reshape(1)
+        return np.ascontiguousarray(np.broadcast_to(v, self.physical_shape)).reshape(-1)
+
+    def wrap(self, physical):
+        """The physical result as nested BatchedArrays, outermost level innermost."""
+        value = physical
+        remaining = list(range(self.nlevels))
+        for level in sorted(self.levels, key=lambda lv: lv.depth):
+            axis = self.levels.index(level)
+            value = BatchedArray(value, remaining.index(axis), level)
+            remaining.remove(axis)
+        return value
+
+
+# Parameters -----------------------------------------------------------------------------
+def _is_int(x):
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _levels_of(params):
+    """The set of levels at which any of ``params`` is batched (escaped arrays refused)."""
+    params = list(params)
+    level_of(params)  # raises for a BatchedArray whose vmap has returned
+    found = set()
+    for x in params:
+        while type(x) is BatchedArray:
+            found.add(x.level)
+            x = x.value
+    return found
+
+
+def _values(x):
+    """The physical values of ``x`` (all examples), for argument checks."""
+    while type(x) is BatchedArray:
+        x = x.value
+    return np.asarray(x)
+
+
+def _check(x, bad, message):
+    found = bad(_values(x))  # comparisons with NaN do not warn
+    if found.any() if found.ndim else found:
+        raise ValueError(message)
+
+
+def _cast_param(x, dtype):
+    if type(x) is BatchedArray:
+        level_of([x])
+        return x if x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
+
+
+def _float_param(x):
+    return _cast_param(x, np.float64)
+
+
+def _shape_of(x):
+    return x.shape if type(x) is BatchedArray or type(x) is np.ndarray else np.shape(x)
+
+
+def _shape(size):
+    if size is None:
+        return ()
+    if _is_int(size):
+        size = (size,)
+    try:
+        shape = tuple(operator.index(s) for s in size)
+    except TypeError:
+        raise TypeError(f"size must be None, an int or a tuple of ints, got {size!r}") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"negative dimensions are not allowed in size {shape}")
+    return shape
+
+
+def _size_of(size):
+    return math.prod(_shape(size))
+
+
+def _param_shape(size, *params):
+    """The per-example shape of a draw: ``size``, or the parameters' broadcast shape."""
+    shapes = [tuple(_shape_of(p)) for p in params]
+    if not any(shapes):  # scalar parameters: the common case, without broadcast_shapes
+        return _shape(size)
+    if size is None:
+        try:
+            return np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(
+                "shape mismatch: objects cannot be broadcast to a single shape: "
+                + ", ".join(str(s) for s in shapes)
+            ) from None
+    shape = _shape(size)
+    for i, s in enumerate(shapes):
+        try:
+            ok = np.broadcast_shapes(s, shape) == shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"shape mismatch: objects cannot be broadcast to a single shape.  Mismatch "
+                f"is between arg {i} with shape {s} and size {shape}."
+            )
+    return shape
+
+
+def _float_dtype(dtype, name):
+    dt = np.dtype(dtype)
+    if dt not in (np.float64, np.float32):
+        raise TypeError(f"Unsupported dtype {dt!r} for {name}")
+    return dt
+
+
+def _check_out(out, size, dtype):
+    """The size a draw into ``out`` has (NumPy's rules: dtype and shape must match)."""
+    if out is None:
+        return size
+    if not isinstance(out, (np.ndarray, BatchedArray)):
+        raise TypeError(f"out must be an ndarray or a BatchedArray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"Supplied output array has the wrong type. Expected {dtype}, got {out.dtype}")
+    if size is not None and _shape(size) != tuple(out.shape):
+        raise ValueError("size must match out.shape when used together")
+    return tuple(out.shape)
+
+
+def _finish(result, size, out, kind):
+    if out is not None:
+        assign(out, result, "same_kind", "the random values")
+        return out
+    return _scalar(result, size, kind)
+
+
+def _scalar(result, size, kind=float):
+    """NumPy returns a Python scalar for ``size=None`` with scalar parameters."""
+    if size is None and type(result) is not BatchedArray and np.ndim(result) == 0:
+        return kind(result)
+    return result
+
+
+def _take(a, idx, axis):
+    """``np.take(a, idx, axis)`` that also dispatches when only ``idx`` is batched
+    (NumPy's np.take dispatches on ``a`` alone)."""
+    return _batched.getitem(a, (slice(None),) * axis + (idx,))
+
+
+def _check_axis(x, axis):
+    axis = operator.index(axis)
+    if not -x.ndim <= axis < x.ndim:
+        raise np.exceptions.AxisError(axis, x.ndim)
+    return axis % x.ndim
+
+
+def _dtype_bounds(dtype):
+    if dtype.kind == "b":
+        return 0, 1, np.int64
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max), (np.int64 if dtype.kind == "i" else np.uint64)
+
+
+def _scalar_bounds(low, high, dtype, endpoint):
+    """``_integer_bounds`` for Python ints, in exact integer arithmetic."""
+    dmin, dmax, _ = _dtype_bounds(dtype)
+    shift = 0 if endpoint else 1
+    if low < dmin:
+        raise ValueError(f"low is out of bounds for {dtype}")
+    if high > dmax + shift:
+        raise ValueError(f"high is out of bounds for {dtype}")
+    if low > high - shift:
+        raise ValueError("low > high" if endpoint else "low >= high")
+    return np.array([low % 2**64], np.uint64), np.array([high - shift - low], np.uint64)
+
+
+def _integer_bounds(low, high, dtype, endpoint):
+    """``(low, inclusive span)`` as uint64 kernel parameters, checked as NumPy does."""
+    dmin, dmax, work = _dtype_bounds(dtype)
+    low, high = _exact_ints(low), _exact_ints(high)
+    lo_min, lo_max = _min_max(low)
+    hi_min, hi_max = _min_max(high)
+    if lo_min is None or hi_min is None:  # an empty batch: nothing to draw
+        return np.zeros(1, np.uint64), np.zeros(1, np.uint64)
+    if lo_min < dmin:
+        raise ValueError(f"low is out of bounds for {dtype}")
+    if hi_max > dmax + (0 if endpoint else 1):
+        raise ValueError(f"high is out of bounds for {dtype}")
+    shift = 0 if endpoint else 1
+    if lo_max > dmax or hi_min - shift < dmin:
+        raise ValueError("low > high" if endpoint else "low >= high")
+    # Now low and high - shift lie in [dmin, dmax]: exact in ``work``.
+    if isinstance(high, int):
+        hi = np.array(high - shift, dtype=work)
+    else:
+        hi = (high.astype(np.uint64) - np.uint64(shift)).astype(work)
+    lo = np.asarray(low, dtype=work) if isinstance(low, int) else low.astype(work)
+    if np.any(lo > hi):
+        raise ValueError("low > high" if endpoint else "low >= high")
+    lo, hi = np.broadcast_arrays(lo, hi)
+    span = hi.astype(np.uint64) - lo.astype(np.uint64)
+    return lo.astype(np.uint64), span
+
+
+def _exact_ints(x):
+    """A bound as a Python int (a scalar) or an int64/uint64 array, exactly."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return int(x)
+    a = np.asarray(x)
+    if a.dtype.kind == "u":
+        return a.astype(np.uint64)
+    if a.dtype.kind in "ib":
+        return a.astype(np.int64)
+    if a.dtype.kind == "f":
+        return a.astype(np.int64)
+    if a.ndim == 0:
+        return int(a)
+    return np.array([int(v) for v in a.reshape(-1)], dtype=object).reshape(a.shape).astype(np.uint64)
+
+
+def _min_max(x):
+    if isinstance(x, int):
+        return x, x
+    if x.size == 0:
+        return None, None
+    return int(x.min()), int(x.max())
