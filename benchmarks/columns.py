@@ -14,7 +14,7 @@ import numpy as np
 
 import vmaprt
 
-__all__ = ["COLUMNS", "OPTIONAL", "available", "build"]
+__all__ = ["COLUMNS", "OPTIONAL", "available", "build", "numpy_candidates", "geomean"]
 
 # Table order.  "numpy" is the baseline: the fastest of a workload's hand-vectorized expressions.
 COLUMNS = ["vmaprt", "numpy", "loop", "np.vectorize", "torch.vmap", "jax.vmap", "jax.jit(vmap)"]

@@ -421,7 +421,7 @@ def main(argv=None):
     print(table(rows, columns, geomeans))
     g = geomeans.get("vmaprt")
     gb = best_geomeans.get("vmaprt")
-    print(f"geometric mean of vmaprt/numpy over {len(rows)} workloads: {g:.3f} "
+    print(f"geometric mean of vmaprt/numpy over {len(rows)} workload{'s' * (len(rows) != 1)}: {g:.3f} "
           f"(of medians; {gb:.3f} of fastest samples)" if g else "geometric mean of vmaprt/numpy: n/a")
     extras = [f"torch {info['torch']} ({info['torch_threads']} threads)" if "torch" in info else None,
               f"jax {info['jax']} (x64)" if "jax" in info else None]

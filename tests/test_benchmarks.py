@@ -40,7 +40,7 @@ def test_quick_run_writes_table_json_and_plot(suite, tmp_path, capsys):
 
     text = capsys.readouterr().out
     assert "Median time per call" in text and "Ratio to the best hand-vectorized NumPy" in text
-    assert "geometric mean of vmaprt/numpy over 1 workloads" in text
+    assert "geometric mean of vmaprt/numpy over 1 workload:" in text
     header = text.split("Median time per call\n")[1].splitlines()[0]
     assert header.split()[2:] == ["vmaprt", "numpy", "loop", "np.vectorize"]  # no torch, no jax
 
