@@ -213,13 +213,14 @@ def _process_batched_inputs(spec, args):
 
 
 def _flat_inputs(in_dims, args):
-    """The common case without a pytree walk: ndarray arguments, every in_dim valid,
-    one batch size and no axis_size.  None sends the call down the general path,
-    which also produces the errors."""
+    """The common case without a pytree walk: array arguments (ndarrays, or the
+    BatchedArrays an outer vmap passes in), every in_dim valid, one batch size and
+    no axis_size.  None sends the call down the general path, which also produces
+    the errors."""
     dims = list(in_dims) if type(in_dims) is tuple else [in_dims] * len(args)
     size = None
     for i, (a, d) in enumerate(zip(args, dims)):
-        if type(a) is not np.ndarray:
+        if type(a) is not np.ndarray and type(a) is not BatchedArray:
             return None
         if d is None:
             continue

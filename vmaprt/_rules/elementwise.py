@@ -51,11 +51,12 @@ def _split_ufunc(ufunc, values, batched, bdim, kwargs):
     one = (slice(None),) * bdim + (slice(0, 1),)
     probe = ufunc(*(v[one] if b else v for v, b in zip(values, batched)), **kwargs)
     shape = np.broadcast_shapes(*(np.shape(v) for v in values))
-    if ufunc.nout == 1:
-        out = np.empty(shape, dtype=probe.dtype)
-    else:
-        out = tuple(np.empty(shape, dtype=p.dtype) for p in probe)
-    return _parallel.split_call(ufunc, values, batched, bdim, out, **kwargs)
+    # The output takes the memory order of a full-size input, as NumPy's would:
+    # writing C order while reading F order would stride through memory.
+    like = next((v for v in values if np.shape(v) == shape), None)
+    probes = probe if ufunc.nout > 1 else (probe,)
+    outs = tuple(np.empty(shape, p.dtype) if like is None else np.empty_like(like, p.dtype) for p in probes)
+    return _parallel.split_call(ufunc, values, batched, bdim, outs if ufunc.nout > 1 else outs[0], **kwargs)
 
 
 @register_ufunc_method("reduce")

@@ -27,7 +27,29 @@ def _batched_einsum(subscripts, operands, bdims, **kwargs):
     z = next(c for c in _LETTERS if c not in subscripts)
     terms = [z + s if b is not None else s for s, b in zip(inputs.split(","), bdims)]
     values = [move_to_front(x, b) if b is not None else x for x, b in zip(operands, bdims)]
+    out = _rowwise_dot(terms, output, z, values)
+    if out is not None:
+        return out, 0
     return np.einsum(",".join(terms) + "->" + z + output, *values, **kwargs), 0
+
+
+def _rowwise_dot(terms, output, z, values):
+    """``'...k,...k->...'`` over the same leading axes on both sides (what vmap(vmap(dot))
+    becomes one level out) is a batch of short dots: the kernel, over the leading
+    axes merged without a copy.  None when that does not apply."""
+    if len(values) != 2 or terms[0] != terms[1] or terms[0] != z + output + terms[0][-1:]:
+        return None
+    a, b = values
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or a.shape != b.shape or a.ndim < 2:
+        return None
+    try:
+        fa = a.reshape(-1, a.shape[-1], copy=False)
+        fb = b.reshape(-1, b.shape[-1], copy=False)
+    except ValueError:  # the leading axes do not merge in place
+        return None
+    if not _core.dot_wins(fa, 0, fb, 0):
+        return None
+    return _core.batched_dot(fa, 0, fb, 0).reshape(a.shape[:-1])
 
 
 def _dot_subscripts(na, nb):
@@ -50,6 +72,8 @@ def _dot(args, bdims):
     if kernel is not None:
         return kernel(a, ab, b, bb), 0
     if bb is None and nb <= 2:  # [..., k] @ [k(, m)] on the last axis: one GEMM
+        if na == 1:  # the batch may be a's last axis: contract the other one, BLAS reads either
+            return np.tensordot(a, b, ([1 - ab], [0])), 0
         if ab == ndim_of(a) - 1:
             a, ab = move_to_front(a, ab), 0
         return right_matmul(a, b), ab
@@ -57,10 +81,14 @@ def _dot(args, bdims):
 
 
 def _batched_vector_dot(a, ab, b, bb):
-    """``out[i] = sum_k a[i, k] * b[i, k]`` for any batch axes ``ab``, ``bb``."""
+    """``out[i] = sum_k a[i, k] * b[i, k]`` for any batch axes ``ab``, ``bb``:
+    the kernel for short vectors, BLAS (np.vecdot) for long real ones."""
     if _core.dot_wins(a, ab, b, bb):
         return _core.batched_dot(a, ab, b, bb)
-    return np.einsum("zk,zk->z", move_to_front(a, ab), move_to_front(b, bb))
+    a, b = move_to_front(a, ab), move_to_front(b, bb)
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind != "c" and b.dtype.kind != "c":
+        return np.vecdot(a, b)  # (vecdot would conjugate a complex a)
+    return np.einsum("zk,zk->z", a, b)  # one level out, einsum finds the kernel again
 
 
 register_batch_rule(np.dot, _dot, nargs=2)
