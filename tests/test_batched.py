@@ -284,10 +284,21 @@ def test_escaped_batched_array_is_refused():
 
 
 # The per-example fallback ---------------------------------------------------------------------
+@pytest.fixture
+def without_rules():
+    """np.polyval and np.trapezoid without their batch rules, so that they go per example."""
+    from vmaprt._registry import RULES
+
+    saved = {f: RULES.pop(f) for f in (np.polyval, np.trapezoid) if f in RULES}
+    yield
+    RULES.update(saved)
+
+
 def _no_rule(a):
-    return np.polyval(a, 2.0)  # no batch rule for np.polyval yet: it goes per example
+    return np.polyval(a, 2.0)  # its rule is removed by the without_rules fixture
 
 
+@pytest.mark.usefixtures("without_rules")
 def test_fallback_matches_loop_and_warns_naming_the_function(rng):
     x = rng.standard_normal((4, 3))
     assert not vmaprt.has_batch_rule(np.polyval)
@@ -296,6 +307,7 @@ def test_fallback_matches_loop_and_warns_naming_the_function(rng):
     assert_matches(got, loop(_no_rule, [x], (0,)))
 
 
+@pytest.mark.usefixtures("without_rules")
 def test_fallback_warns_once_per_function_under_the_default_filter(rng):
     x = rng.standard_normal((4, 3))
     with warnings.catch_warnings(record=True) as caught:
@@ -314,6 +326,7 @@ def test_fallback_warns_once_per_function_under_the_default_filter(rng):
     assert sum(issubclass(w.category, PerformanceWarning) for w in caught) == 3
 
 
+@pytest.mark.usefixtures("without_rules")
 def test_fallback_refuses_size_zero():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerformanceWarning)
@@ -321,6 +334,7 @@ def test_fallback_refuses_size_zero():
             vmap(_no_rule)(np.ones((0, 3)))
 
 
+@pytest.mark.usefixtures("without_rules")
 def test_fallback_nested_and_with_unbatched_args(rng):
     x, c = rng.standard_normal((2, 3, 4)), rng.standard_normal(4)
     f = lambda a, c: np.polyval(a, c)  # noqa: E731

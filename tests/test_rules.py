@@ -125,6 +125,8 @@ CASES = [
     c(np.einsum, lambda x, y: np.einsum("...i,...i", x, y), [(2, 3), (3,)], id="einsum_implicit_ellipsis"),
     c(np.einsum, lambda x, y: np.einsum("ij,j", x, y), [(2, 3), (3,)], id="einsum_implicit"),
     c(np.einsum, lambda x: np.einsum("ij->", x), [(2, 3)], id="einsum_sum"),
+    c(np.einsum, lambda x, y: (np.einsum(x, [0, 1], y, [1, 2]), np.einsum(x, [0, 1], y, [1, 2], [2, 0]), np.einsum(x, [Ellipsis, 1], [1, Ellipsis])), [(2, 3), (3, 4)], id="einsum_interleaved"),
+    c(np.einsum, lambda x, y: (np.einsum("iij->j", x), np.einsum("i...,i...->...", y, y), np.einsum("ab,bc,cd->ad", y, y.T, y, optimize=True)), [(2, 2, 3), (3, 4)], id="einsum_repeated_optimize"),
     c(np.tensordot, np.tensordot, [(2, 3, 4), (3, 4, 2)], (F,), id="tensordot_2"),
     c(np.tensordot, lambda x, y: np.tensordot(x, y, axes=([0, 2], [2, 0])), [(4, 3, 2), (2, 5, 4)], id="tensordot_pairs"),
     c(np.tensordot, lambda x, y: np.tensordot(x, y, axes=0), [(2,), (3,)], id="tensordot_0"),
@@ -165,6 +167,175 @@ CASES = [
     # indexing functions (x[key] itself is tested in tests/test_indexing.py)
     c(np.take, lambda x, i: (np.take(x, (np.abs(i) * 2).astype(int) % 4, axis=1), x.take([0, -1])), [(3, 4), (2,)], unbatched=[False, True]),
 ]
+
+
+la = np.linalg
+_poly = np.polynomial.polynomial
+DAYS = np.datetime64("2024-01-01")
+
+# The coverage families (vmaprt/_rules/linalg.py, sorting.py, statistics.py, polynomial.py,
+# metadata.py, and the additions to shape.py, indexing.py, elementwise.py, reductions.py,
+# creation.py).
+CASES += [
+    # np.linalg: stacks of matrices
+    c((la.inv, la.det, la.slogdet), lambda a: (la.inv(a), la.det(a), *la.slogdet(a)), [(3, 3)], (F, F32, C), id="inv_det"),
+    c(la.cholesky, lambda a: (la.cholesky(a @ a.mT.conj() + 3 * np.eye(3)), la.cholesky(a @ a.mT.conj() + 3 * np.eye(3), upper=True)), [(3, 3)], (F, C)),
+    c((la.eigh, la.eigvalsh), lambda a: (*la.eigh(a + a.mT), la.eigvalsh(a + a.mT, UPLO="U")), [(3, 3)], (F, F32)),
+    c((la.eig, la.eigvals), lambda a: (*la.eig(a @ a.mT), la.eigvals(a @ a.mT)), [(3, 3)], (F,)),
+    c((la.eig, la.eigvals), lambda a: (*la.eig(a), la.eigvals(a)), [(3, 3)], (C,), id="eig_complex"),
+    c((la.svd, la.svdvals), lambda a: (*la.svd(a), *la.svd(a, full_matrices=False), la.svd(a, compute_uv=False), la.svdvals(a)), [(4, 3)], (F, C)),
+    c(la.svd, lambda a: tuple(la.svd(a + a.mT, hermitian=True)), [(3, 3)], (F,), id="svd_hermitian"),
+    c(la.qr, lambda a: (*la.qr(a), *la.qr(a, mode="complete"), la.qr(a, mode="r"), *la.qr(a, mode="raw")), [(4, 3)], (F, C)),
+    c((la.pinv, la.matrix_power, la.cond), lambda a: (la.pinv(a), la.pinv(a + a.mT, hermitian=True), la.matrix_power(a, 3), la.matrix_power(a, -2), la.cond(a), la.cond(a, "fro")), [(3, 3)]),
+    c(la.matrix_rank, lambda a, v: (la.matrix_rank(a), la.matrix_rank(a[:, :1] * a[:1]), la.matrix_rank(v), la.matrix_rank(a, tol=0.5)), [(3, 4), (4,)], (F, I)),
+    # NumPy dispatches matrix_rank on A alone, so A must be batched for a batched tol to be seen.
+    c(la.matrix_rank, lambda a, t: la.matrix_rank(a, np.abs(t)), [(3, 4), ()], unbatched=[False, True], id="matrix_rank_tol"),
+    c(la.norm, lambda v, m: (la.norm(v), la.norm(m), la.norm(v, 1), la.norm(v, np.inf), la.norm(v, -np.inf), la.norm(v, 0), la.norm(v, 3), la.norm(v, -1)), [(4,), (3, 4)], (F, F32, C, I), id="norm_vector"),
+    c(la.norm, lambda m: tuple(la.norm(m, o) for o in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)), [(3, 4)], (F, C), id="norm_matrix"),
+    c(la.norm, lambda t: (la.norm(t), la.norm(t, axis=1), la.norm(t, 1, axis=(2, 0)), la.norm(t, axis=-1, keepdims=True), la.norm(t, keepdims=True), la.norm(t, "nuc", (0, 1), True)), [(2, 3, 4)], id="norm_axis"),
+    c((la.vector_norm, la.matrix_norm), lambda t: (la.vector_norm(t), la.vector_norm(t, ord=1, axis=(0, 2)), la.vector_norm(t, axis=1, keepdims=True), la.vector_norm(t, keepdims=True), la.matrix_norm(t), la.matrix_norm(t, ord=np.inf, keepdims=True)), [(2, 3, 4)], (F, C)),
+    c(la.solve, lambda a, b: (la.solve(a + 4 * np.eye(3), b), la.solve(a + 4 * np.eye(3), b[:, None] * b)), [(3, 3), (3,)], (F, F32, C), id="solve_vector"),
+    c(la.solve, lambda a, b: la.solve(a + 4 * np.eye(3), b), [(3, 3), (3, 2)], (F,), id="solve_matrix"),
+    c(la.solve, lambda a, b: la.solve(a + 4 * np.eye(3), b), [(2, 3, 3), (3,)], (F,), id="solve_stack"),
+    c(la.solve, lambda a, b: la.solve(a + 4 * np.eye(3), b), [(3, 3), (2, 3, 2)], (F,), id="solve_stack_b"),
+    c(la.lstsq, lambda a, b: (*la.lstsq(a, b), *la.lstsq(a, b[:, None] * b[:3])), [(5, 3), (5,)], (F, C), id="lstsq"),
+    c(la.lstsq, lambda a, b: la.lstsq(a, b, rcond=None)[:3], [(2, 4), (2,)], (F,), id="lstsq_wide"),
+    c(la.multi_dot, lambda a, b, v: (la.multi_dot([a, b, a]), la.multi_dot([v, a, b, a, b]), la.multi_dot([a, b, a, v]), la.multi_dot([v, a, b, v]), la.multi_dot([a, b])), [(3, 3), (3, 3), (3,)]),
+    c((la.tensorinv, la.tensorsolve), lambda a, b: (la.tensorinv(a + np.eye(6).reshape(2, 3, 6)), la.tensorsolve(a + np.eye(6).reshape(2, 3, 6), b)), [(2, 3, 6), (2, 3)]),
+    c((la.matmul, la.tensordot, la.matrix_transpose, la.diagonal, la.trace, la.vecdot, la.outer),
+      lambda a, b: (la.matmul(a, b), la.tensordot(a, b, axes=1), la.matrix_transpose(a), la.diagonal(a, offset=1), la.trace(b), la.vecdot(a, b.mT), la.vecdot(a, a, axis=0), la.outer(a[0], b[:, 0])), [(3, 4), (4, 3)], (F, C), id="linalg_array_api"),
+    c((np.cross, la.cross), lambda a, b: (np.cross(a, b), np.cross(a.T, b, axisa=0), np.cross(a, b, axisc=0), la.cross(a, b)), [(2, 3), (2, 3)], (F, I)),
+    c(np.cross, lambda a, b: np.cross(a, b, axis=0), [(3, 2), (3,)], id="cross_axis"),
+    c(np.kron, lambda a, b: (np.kron(a, b), np.kron(a[0], b), np.kron(a, 2.0), np.kron(b, a[:, :, None])), [(2, 3), (3, 2)], (F, I)),
+    c((np.trace, np.diagonal), lambda a: (np.trace(a), np.trace(a, 1, 2, 0), a.trace(dtype=np.float32), np.diagonal(a), a.diagonal(-1, 2, 1)), [(3, 4, 4)], (F, I)),
+    # ordering and search
+    c((np.sort, np.argsort), lambda x: (np.sort(x), np.sort(x, axis=0), np.sort(x, axis=None), x.argsort(kind="stable"), np.argsort(x, axis=None, kind="stable")), [(3, 4)], (F, F32, I)),
+    c((np.partition, np.argpartition), lambda x: (np.partition(x, 2), np.partition(x, (0, 3), axis=0), np.argpartition(x, 1, axis=None), x.partition(1) if False else np.argpartition(x, 2)[..., :1]), [(4, 5)], (F,)),
+    c(np.sort_complex, np.sort_complex, [(2, 5)], (C, F)),
+    c(np.lexsort, lambda a, b: (np.lexsort((a, b)), np.lexsort(np.stack([a, b]), axis=0)), [(3, 4), (3, 4)], (I,)),
+    c(np.searchsorted, lambda a, v: (np.searchsorted(np.sort(a), v), np.searchsorted(np.sort(a), v, side="right"), np.searchsorted(np.sort(a), v[0]), np.searchsorted(a, v, sorter=np.argsort(a, kind="stable"))), [(6,), (2, 3)], (F, I)),
+    c(np.searchsorted, lambda a, v: np.searchsorted(np.sort(a), np.where(v > 1, np.nan, v)), [(5,), (7,)], id="searchsorted_nan"),
+    c(np.digitize, lambda x, b: (np.digitize(x, np.sort(b)), np.digitize(x, np.sort(b), right=True), np.digitize(x, np.sort(b)[::-1]), np.digitize(x, np.sort(b)[::-1], True)), [(2, 5), (4,)], (F, I)),
+    c(np.isin, lambda e, t: (np.isin(e, t), np.isin(e, t, invert=True), np.isin(e, t[:0])), [(2, 4), (5,)], (I,)),
+    # statistics
+    c((np.quantile, np.percentile), lambda x: (np.quantile(x, 0.3), np.quantile(x, [0.1, 0.9], axis=1), np.percentile(x, 40, axis=0, keepdims=True), np.quantile(x, 0.5, method="nearest"), np.percentile(x, [[10, 20]], axis=(0, 1))), [(3, 4)], (F, F32)),
+    c((np.nanquantile, np.nanpercentile), lambda x: (np.nanquantile(np.where(x > 1, np.nan, x), 0.3, axis=1), np.nanpercentile(np.where(x > 1, np.nan, x), [5, 50])), [(3, 4)]),
+    c(np.quantile, lambda x, w: np.quantile(x, 0.4, axis=1, weights=np.abs(w) + 0.1, method="inverted_cdf"), [(3, 4), (4,)], unbatched=[False, True], id="quantile_weights"),
+    c(np.average, lambda x, w: (np.average(x), np.average(x, axis=1, weights=np.abs(w) + 0.1), np.average(x, weights=np.abs(x) + 1), *np.average(x, 0, np.abs(x) + 1, returned=True), np.average(x, axis=1, keepdims=True)), [(3, 4), (4,)], (F, I)),
+    c((np.cov, np.corrcoef), lambda x, y: (np.cov(x), np.cov(x, y), np.cov(x, rowvar=False, bias=True), np.cov(x[0], ddof=0), np.corrcoef(x), np.corrcoef(x, y), np.corrcoef(x[0], y[0])), [(3, 5), (2, 5)], (F, C)),
+    c(np.cov, lambda x, f, a: (np.cov(x, fweights=np.abs(f).astype(np.int64) + 1), np.cov(x, aweights=np.abs(a) + 0.5), np.cov(x, fweights=np.abs(f).astype(np.int64) + 1, aweights=np.abs(a) + 0.5, ddof=2)), [(3, 5), (5,), (5,)], id="cov_weights"),
+    c(np.histogram, lambda x: (*np.histogram(x), *np.histogram(x, 4, range=(-1, 2)), *np.histogram(x, [-1, 0, 0.5, 3]), *np.histogram(x, 3, density=True)), [(12,)], (F, F32, I)),
+    c(np.histogram, lambda x, w: (*np.histogram(x, 5, weights=w), *np.histogram(x, [-2, 0, 1], weights=w, density=True)), [(2, 6), (2, 6)], id="histogram_weights"),
+    c(np.histogram, lambda x, e: np.histogram(x, np.sort(e)), [(10,), (4,)], id="histogram_edges"),
+    c(np.histogram_bin_edges, lambda x: (np.histogram_bin_edges(x, 5), np.histogram_bin_edges(x, 3, range=(0, 1))), [(8,)], (F, I)),
+    c((np.histogram2d, np.histogramdd), lambda x, y: (*np.histogram2d(x, y, 3), *np.histogram2d(x, y, [2, [-1, 0, 1]], density=True), *np.histogramdd(np.stack([x, y], axis=1), (2, 3), range=[(-1, 1), (-2, 2)])[1]), [(9,), (9,)]),
+    c(np.histogramdd, lambda s, w: np.histogramdd(s, 3, weights=w)[0], [(7, 3), (7,)], id="histogramdd_weights"),
+    c(np.bincount, lambda x, w: (np.bincount(np.abs(x), minlength=6), np.bincount(np.abs(x), w, minlength=6)), [(8,), (8,)], (I,)),
+    # shape
+    c((np.split, np.array_split), lambda x: (*np.split(x, 2), *np.split(x, [1, 3], axis=1), *np.array_split(x, 3, axis=-1)), [(4, 5)]),
+    c((np.hsplit, np.vsplit, np.dsplit), lambda x: (*np.hsplit(x, 2), *np.vsplit(x, [1]), *np.dsplit(x, 3), *np.hsplit(x[0, 0], 3)), [(2, 4, 3)]),
+    c(np.unstack, lambda x: (*np.unstack(x), *np.unstack(x, axis=-1)), [(2, 3)]),
+    c((np.tile, np.repeat), lambda x: (np.tile(x, 2), np.tile(x, (2, 1, 3)), np.tile(x, (2, 2)), np.repeat(x, 2), np.repeat(x, [1, 0, 2], axis=1), x.repeat(2, axis=0)), [(2, 3)], (F, I)),
+    c(np.roll, lambda x, s: (np.roll(x, 2), np.roll(x, -1, axis=1), np.roll(x, (1, 2), axis=(0, 1)), np.roll(x + 0 * s, (np.abs(s) * 3).astype(np.int64)), np.roll(x + 0 * s, (np.abs(s) * 3).astype(np.int64) - 4, axis=0)), [(3, 4), ()]),
+    c((np.rollaxis, np.rot90), lambda x: (np.rollaxis(x, 2), np.rollaxis(x, 0, 3), np.rollaxis(x, -1, 1), np.rot90(x), np.rot90(x, 2), np.rot90(x, -1, axes=(2, 0))), [(2, 3, 4)]),
+    c((np.fliplr, np.flipud), lambda x: (np.fliplr(x), np.flipud(x), np.flipud(x[0])), [(2, 3)]),
+    c(np.pad, lambda x: (np.pad(x, 1), np.pad(x, ((1, 0), (2, 1)), constant_values=((1, 2), (3, 4))), np.pad(x, 2, mode="reflect"), np.pad(x, (1, 2), mode="edge"), np.pad(x, 1, mode="mean", stat_length=((1, 1), (2, 2))), np.pad(x, {1: (1, 1)}), np.pad(x, 1, "wrap")), [(3, 4)], (F, I)),
+    c((np.tril, np.triu), lambda x: (np.tril(x), np.triu(x, 1), np.tril(x[0], -1), np.triu(x[None], -1)), [(3, 4)], (F, I)),
+    c((np.diag, np.diagflat), lambda x: (np.diag(x), np.diag(x, 1), np.diag(x[0]), np.diag(x[0], -2), np.diagflat(x), np.diagflat(x[:, 0], 1)), [(3, 4)], (F, I)),
+    c(np.broadcast_arrays, lambda x, y: np.broadcast_arrays(x, y, 2.0), [(3, 1), (4,)]),
+    c(np.resize, lambda x: (np.resize(x, (2, 5)), np.resize(x, 3), np.resize(x[:0], 2)), [(2, 3)], (F, I)),
+    c((np.append, np.delete, np.insert), lambda x, y: (np.append(x, y), np.append(x, y[:1], axis=0), np.delete(x, 1), np.delete(x, [0, 2], axis=1), np.delete(x, slice(0, 1), axis=0), np.insert(x, 1, y[0]), np.insert(x, 2, y[:, 0], axis=1), np.insert(x, [0, 2, 2], y[0, 1], axis=1), np.insert(x, 1, y, axis=0), np.insert(x, slice(0, 2), -1.0, axis=1), np.insert(x, [1], y[:, :1], axis=1)), [(2, 3), (2, 3)]),
+    c(np.meshgrid, lambda x, y: (*np.meshgrid(x, y), *np.meshgrid(x, y, indexing="ij"), *np.meshgrid(x, y, x[:2], sparse=True), *np.meshgrid(x)), [(3,), (2,)]),
+    c(np.lib.stride_tricks.sliding_window_view, lambda x: (np.lib.stride_tricks.sliding_window_view(x, 2, axis=1), np.lib.stride_tricks.sliding_window_view(x, (2, 3)), np.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(1, 1))), [(3, 5)]),
+    c((np.packbits, np.unpackbits), lambda x: (np.packbits(x > 0), np.packbits(x > 0, axis=1), np.unpackbits(np.packbits(x > 0, axis=0), axis=0, count=3), np.unpackbits(np.packbits(x > 0), bitorder="little")), [(3, 10)], (F, I)),
+    c((np.apply_along_axis, np.apply_over_axes), lambda x: (np.apply_along_axis(np.cumsum, 1, x), np.apply_along_axis(lambda r: r[:2] * r.sum(), 0, x), np.apply_over_axes(np.sum, x, [0, 2])), [(2, 3, 4)]),
+    c((np.block, np.column_stack), lambda x, y: (np.block([[x, y], [y, x]]), np.block([x[0], 1.0]), np.block([[x], [y[0]]]), np.block(x), np.column_stack((x[0], y[0], x[1])), np.column_stack([x, y])), [(2, 3), (2, 3)]),
+    # indexing
+    c((np.take_along_axis, np.put_along_axis), lambda x, i: (np.take_along_axis(x, np.argsort(x, axis=1), axis=1), np.take_along_axis(x, (np.abs(i) * 2).astype(np.int64) % 3, axis=0), np.take_along_axis(x.ravel(), np.argsort(x.ravel()), axis=None), _put_along(x, i)), [(3, 4), (1, 4)], unbatched=[False, True], capture=False),
+    c(np.choose, lambda i, a, b: (np.choose((np.abs(i) * 2).astype(np.int64) % 2, [a, b]), np.choose((np.abs(i) * 2).astype(np.int64), np.stack([a, a * 2, a - b]), mode="clip"), np.choose((np.abs(i) * 2).astype(np.int64) % 2, (a[0], 3.0))), [(2, 3), (2, 3), (3,)]),
+    c(np.compress, lambda x: (np.compress([True, False, True], x, axis=1), np.compress([False, True], x), x.compress([1, 0, 1, 1, 0, 1])), [(2, 3)]),
+    c((np.put, np.putmask, np.place, np.fill_diagonal), lambda x, v: _writes(x, v), [(3, 3), (4,)], unbatched=[False, True], capture=False),
+    c((np.ravel_multi_index, np.unravel_index), lambda i, j: (np.ravel_multi_index(((np.abs(i) * 2).astype(np.int64) % 3, (np.abs(j) * 2).astype(np.int64) % 4), (3, 4)), np.ravel_multi_index(np.stack([(np.abs(i) * 2).astype(np.int64), (np.abs(j) * 2).astype(np.int64)]), (10, 10), mode="clip"), *np.unravel_index((np.abs(i) * 9).astype(np.int64) % 15, (3, 5))), [(2,), (2,)]),
+    c((np.diag_indices_from, np.tril_indices_from, np.triu_indices_from), lambda x: (x[np.diag_indices_from(x)], x[np.tril_indices_from(x)], x[np.triu_indices_from(x, 1)]), [(3, 3)]),
+    c(np.ix_, lambda x, i: (x[np.ix_([0, 2], [1, 3])], x[np.ix_((np.abs(i) * 2).astype(np.int64) % 3, [0, 1])], x[np.ix_(np.array([True, False, True]), [3])]), [(3, 4), (2,)], unbatched=[False, True]),
+    # elementwise
+    c(np.select, lambda x, y: (np.select([x > 0.5, x < -0.5], [x, y]), np.select([x > 0], [y], default=-1.0), np.select([y > 0, x > 0], [1, 2], x), np.select(np.stack([x > 0, y + x > 1]), np.stack([x, y + x]))), [(2, 3), (3,)], (F, I)),
+    c(np.piecewise, lambda x, y: (np.piecewise(x, [x < 0, x > 0.5], [lambda v: v ** 2, lambda v: -v, 7.0]), np.piecewise(x, [x > 0], [np.sin, np.cos]), np.piecewise(x[0], x[0] > 0, [np.sin, np.cos]), np.piecewise(x, [x + y > 0], [lambda v: v * 2])), [(2, 3), (3,)]),
+    c((np.allclose, np.array_equal, np.array_equiv), lambda x, y: (np.allclose(x, y, atol=2.0), np.allclose(x, x + 1e-9), np.array_equal(x, x), np.array_equal(x, y), np.array_equal(x, x[:1]), np.array_equal(np.where(x > 1, np.nan, x), np.where(x > 1, np.nan, x), equal_nan=True), np.array_equiv(x, x[0]), np.array_equiv(x, y), np.array_equiv(x, x[:, :2])), [(2, 3), (2, 3)], (F, I)),
+    c((np.isposinf, np.isneginf), lambda x: (np.isposinf(np.log(x) * -1), np.isneginf(np.log(x))), [(4,)]),
+    c(tuple(getattr(np.emath, n) for n in ("sqrt", "log", "log2", "log10", "arccos", "arcsin", "arctanh")), lambda x: tuple(getattr(np.emath, n)(x) for n in ("sqrt", "log", "log2", "log10", "arccos", "arcsin", "arctanh")), [(4,)], (F, C), id="emath"),
+    c((np.emath.logn, np.emath.power), lambda x, y: (np.emath.logn(2.0, x), np.emath.logn(np.abs(y) + 2, np.abs(x) + 1), np.emath.power(x, 0.5), np.emath.power(np.abs(x) + 1, y)), [(3,), (3,)], id="emath_2"),
+    c((np.is_busday, np.busday_offset, np.busday_count, np.datetime_as_string), lambda d, e: (np.is_busday(DAYS + d.astype("timedelta64[D]")), (np.busday_offset(DAYS + d.astype("timedelta64[D]"), e, roll="forward") - DAYS).astype(np.int64), np.busday_count(DAYS + d.astype("timedelta64[D]"), DAYS + e.astype("timedelta64[D]")), np.datetime_as_string(DAYS + d.astype("timedelta64[D]")) == "2024-01-03"), [(4,), (4,)], (I,), id="dates"),
+    c(np.astype, lambda x: (np.astype(x, np.float32), np.astype(x, np.int8, copy=False)), [(3,)], (F, I)),
+    # reductions and scans
+    c(np.diff, lambda x, p: (np.diff(x), np.diff(x, 2, axis=0), np.diff(x, prepend=0.0), np.diff(x, axis=0, prepend=p[None], append=p[None]), np.diff(x, append=p[0]), np.diff(x, n=0)), [(3, 4), (4,)], (F, I)),
+    c(np.ediff1d, lambda x, b: (np.ediff1d(x), np.ediff1d(x, to_begin=b), np.ediff1d(x, b[:1], [1.0, 2.0])), [(2, 3), (2,)]),
+    c(np.gradient, lambda f, d: (*np.gradient(f), np.gradient(f, axis=1), *np.gradient(f, 2.0, [0.0, 1.0, 3.0, 4.5]), np.gradient(f, axis=-1, edge_order=2), np.gradient(f[0], 0.5)), [(3, 4), ()]),
+    c(np.trapezoid, lambda y, x: (np.trapezoid(y), np.trapezoid(y, dx=0.5, axis=0), np.trapezoid(y, x), np.trapezoid(y[0], x), np.trapezoid(y, np.cumsum(np.abs(x)), axis=1)), [(3, 4), (4,)]),
+    c(np.unwrap, lambda p: (np.unwrap(p * 3), np.unwrap(p * 3, axis=0), np.unwrap(p * 4, period=4)), [(3, 5)]),
+    c((np.cumulative_sum, np.cumulative_prod), lambda x: (np.cumulative_sum(x, axis=1), np.cumulative_prod(x, axis=0, include_initial=True), np.cumulative_sum(x[0])), [(3, 4)], (F, I)),
+    # polynomials, convolution, interpolation
+    c((np.polyval, np.polyder, np.polyint), lambda p, x: (np.polyval(p, x), np.polyval(p, 2.0), np.polyval([1.0, 2.0], x), np.polyder(p), np.polyder(p, 2), np.polyint(p), np.polyint(p, 2, k=[1.0, 2.0])), [(4,), (2, 3)], (F, I)),
+    c((np.polyadd, np.polysub, np.polymul, np.polydiv), lambda a, b: (np.polyadd(a, b), np.polysub(b, a), np.polyadd(a, 2.0), np.polymul(a, b), np.polymul(b, 3.0), *np.polydiv(b, a), *np.polydiv(b, b[:1] * 2.0)), [(2,), (4,)]),
+    c(np.poly, lambda r, m: (np.poly(r), np.poly(m), np.poly(r + 1j * r[::-1]), np.poly(r[:0])), [(3,), (3, 3)], (F, C)),
+    # Real roots come out real: the dtype depends on the values, so a batch of 0 is not compared.
+    c(np.roots, lambda r: (np.roots(r), np.roots(np.concatenate([r, [0.0]])), np.roots(r[:1]), np.roots(r[1:] * 0)), [(3,)], (F, C), id="roots"),
+    c(np.vander, lambda x: (np.vander(x), np.vander(x, 2), np.vander(x, 4, increasing=True), np.vander(x, 0)), [(3,)], (F, I)),
+    c(np.polyfit, lambda x, y: (np.polyfit(x, y, 2), np.polyfit(np.arange(6.0), y, 1), np.polyfit(x, y, 1, w=np.abs(y) + 1), *np.polyfit(x, y, 2, full=True)[:3], *np.polyfit(x, y, 1, cov=True)), [(6,), (6,)]),
+    c((np.convolve, np.correlate), lambda a, v: tuple(f(x, y, m) for f in (np.convolve, np.correlate) for x, y in ((a, v), (v, a), (a, a)) for m in ("full", "same", "valid")), [(5,), (2,)], (F, C, I), id="convolve"),
+    c(np.interp, lambda x, xp, fp: (np.interp(x, np.cumsum(np.abs(xp)), fp), np.interp(x, np.cumsum(np.abs(xp)), fp, left=-5.0, right=5.0), np.interp(x, [0.0, 1.0, 2.0], fp[:3]), np.interp(x, np.cumsum(np.abs(xp)), fp + 1j * fp)), [(3,), (5,), (5,)]),
+    c(np.interp, lambda x, xp: np.interp(np.concatenate([x, np.cumsum(np.abs(xp))[[0, 2, 4]], [np.nan]]), np.cumsum(np.abs(xp)), xp), [(3,), (5,)], id="interp_edges"),
+    # creation with batched ends
+    c((np.linspace, np.logspace, np.geomspace), lambda a, b: (np.linspace(a, b, 5), np.linspace(a, 3.0, 4, endpoint=False, axis=-1), *np.linspace(a, b, 3, retstep=True), np.logspace(a, b, 4), np.logspace(a, b, 3, base=2.0, axis=1), np.geomspace(np.abs(a) + 1, np.abs(b) + 2, 4), np.linspace(a, b, 3, True, False, None, 1)), [(2,), ()], id="spaced"),
+    # dtypes, shapes, memory
+    c((np.result_type, np.can_cast, np.common_type, np.min_scalar_type), lambda x: (x.astype(np.result_type(x, 1.0, np.int8)), x * np.can_cast(x, np.float32), x.astype(np.common_type(x)), x.astype(np.min_scalar_type(x))), [(3,)], (F, I)),
+    c((np.shares_memory, np.may_share_memory), lambda x, y: (np.shares_memory(x, x[1:]), np.may_share_memory(x, y), np.shares_memory(x, np.copy(x))), [(3,), (3,)]),
+    # np.fft, strings, numpy.polynomial (listed in the docs, not counted in the coverage figure)
+    c((np.fft.fft, np.fft.ifft, np.fft.hfft), lambda x: (np.fft.fft(x), np.fft.ifft(x, n=6, axis=0), np.fft.fft(x, norm="ortho"), np.fft.hfft(x, 5)), [(3, 4)], (F, C), id="fft"),
+    c((np.fft.rfft, np.fft.irfft, np.fft.ihfft), lambda x: (np.fft.rfft(x), np.fft.irfft(np.fft.rfft(x), 4), np.fft.ihfft(x, axis=0)), [(3, 4)], (F,), id="rfft"),
+    c((np.fft.fft2, np.fft.ifft2, np.fft.rfft2, np.fft.irfft2, np.fft.fftn, np.fft.ifftn, np.fft.rfftn, np.fft.irfftn),
+      lambda x: (np.fft.fft2(x), np.fft.ifft2(x, axes=(0, 2)), np.fft.rfft2(x), np.fft.irfft2(np.fft.rfft2(x)), np.fft.fftn(x), np.fft.ifftn(x, axes=(1,)), np.fft.rfftn(x, s=(2, 4), axes=(1, 2)), np.fft.irfftn(np.fft.rfftn(x), s=(2, 3, 4), axes=(0, 1, 2))), [(2, 3, 4)], (F,), id="fftn"),
+    c((np.fft.fftshift, np.fft.ifftshift), lambda x: (np.fft.fftshift(x), np.fft.ifftshift(x, axes=1), np.fft.fftshift(x, axes=0)), [(3, 4)], (F, I)),
+    c((np.char.equal, np.char.not_equal, np.char.greater, np.char.greater_equal, np.char.less, np.char.less_equal),
+      lambda x, y: tuple(f(x.astype(str), y.astype(str)) for f in (np.char.equal, np.char.not_equal, np.char.greater, np.char.greater_equal, np.char.less, np.char.less_equal)), [(4,), (4,)], (I,), id="char"),
+    c(tuple(getattr(np.strings, n) for n in ("capitalize", "center", "decode", "encode", "expandtabs", "ljust", "lower", "mod", "multiply", "partition", "replace", "rjust", "rpartition", "swapcase", "title", "translate", "upper", "zfill")),
+      lambda x: _strings(x.astype(str)), [(4,)], (I,), id="strings"),
+    c((_poly.polyval2d, _poly.polygrid2d), lambda x, y: (_poly.polyval2d(x, y, C23), _poly.polygrid2d(x, y[:2], C23), _poly.polygrid2d(x[:1], y, C23[:, :, None] * y[:2]), _poly.polyval2d(x, y, C23[:, :, None] * x)), [(3,), (3,)], id="polyval2d"),
+    c(np.einsum_path, lambda x, y: np.einsum("ij,jk,kl->il", x, y, x, optimize=np.einsum_path("ij,jk,kl->il", x, y, x)[0]), [(2, 3), (3, 2)]),
+]
+
+
+C23 = np.arange(6.0).reshape(2, 3)
+
+
+def _strings(s):
+    ns = np.strings
+    out = [ns.capitalize(s), ns.center(s, 5, "*"), ns.decode(ns.encode(s)), ns.expandtabs(s), ns.ljust(s, 3),
+           ns.lower(s), ns.mod("<%s>", s), ns.multiply(s, 2), *ns.partition(s, "-"), ns.replace(s, "-", "m"), ns.rjust(s, 4),
+           *ns.rpartition(s, "1"), ns.swapcase(s), ns.title(s), ns.translate(s, str.maketrans("-", "+")), ns.upper(s), ns.zfill(s, 3)]  # fmt: skip
+    return tuple(ns.str_len(o) for o in out) + tuple(o == "-1" for o in out)
+
+
+def _put_along(x, i):
+    out = x.copy()
+    np.put_along_axis(out, np.argsort(x, axis=1)[:, :2], -1.0, axis=1)
+    np.put_along_axis(out, (np.abs(i) * 2).astype(np.int64) % 3, i * 10, axis=0)
+    np.put_along_axis(out, np.array([0, 5]), 9.0, axis=None)
+    return out
+
+
+def _writes(x, v):
+    a, b, c, d = x.copy(), x.copy(), x.copy(), x.copy()
+    np.put(a, [0, 4, 8], v[:3])
+    a.put([-1, 1], v[0], mode="clip")
+    np.put(a, (np.abs(v[:2]) * 20).astype(np.int64), v[2:], mode="wrap")
+    np.putmask(b, x > 0, v)
+    np.putmask(b, b < -1, 0.0)
+    np.place(c, x > 0, v[:3])
+    np.place(c, c < -0.5, [7.0])
+    np.fill_diagonal(d, v[:2])
+    np.fill_diagonal(d[:, :2], 5.0)
+    return a, b, c, d
 
 
 def _at(x, idx):
@@ -227,8 +398,8 @@ def _example_out(case, args, in_dims):
 def _compare(case, dtype, got, want):
     if case.funcs[0] is np.empty_like:
         assert np.array_equal(got, want)
-    else:
-        assert_matches(got, want, dtype)
+    else:  # float results of integer inputs (a norm, a mean) get the float tolerance
+        assert_matches(got, want, dtype if np.dtype(dtype).kind in "fc" else None)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
@@ -260,7 +431,7 @@ def test_rule_chunked_matches_loop(case):
 def test_rule_size_zero(case):
     """A batch of 0 gives the loop's result for 0 examples: the shape of a larger
     batch's result with 0 along the batch axis, and its dtype."""
-    if case.id.startswith("real_if_close"):
+    if case.id.startswith(("real_if_close", "emath", "roots")):
         pytest.skip("the result dtype depends on the values, and a batch of 0 has none")
     rng = np.random.default_rng(2)
     dtype = case.dtypes[0]

@@ -211,6 +211,12 @@ class BatchedArray(NDArrayOperatorsMixin):
     def sort(self, axis=-1, kind=None, order=None):
         self[...] = np.sort(self, axis=axis, kind=kind, order=order)
 
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        self[...] = np.partition(self, kth, axis=axis, kind=kind, order=order)
+
+    def compress(self, condition, axis=None, out=None):
+        return np.compress(condition, self, axis=axis, out=out)
+
 
 def _forward(func, name):
     def method(self, *args, **kwargs):
@@ -232,8 +238,7 @@ for _method, _func in [
     ("conjugate", np.conjugate), ("repeat", np.repeat), ("take", np.take),
     ("argsort", np.argsort), ("trace", np.trace), ("diagonal", np.diagonal),
     ("nonzero", np.nonzero), ("searchsorted", np.searchsorted),
-    ("compress", np.compress), ("choose", np.choose), ("partition", np.partition),
-    ("argpartition", np.argpartition), ("put", np.put),
+    ("choose", np.choose), ("argpartition", np.argpartition), ("put", np.put),
 ]:  # fmt: skip
     setattr(BatchedArray, _method, _forward(_func, _method))
 del _method, _func

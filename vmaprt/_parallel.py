@@ -25,9 +25,13 @@ from . import _core
 
 __all__ = ["parallel_for", "pieces", "MIN_WORK"]
 
-MIN_WORK = 1 << 17
-"""Elements of work below which one thread does it all: handing a piece to a
-worker costs tens of microseconds, about what NumPy needs for this many."""
+MIN_WORK = 1 << 19
+"""Elements below which one thread does a call: waking a worker and faulting in
+a fresh output cost about what NumPy needs for this many elements of exp or
+sin.  Measured on 2 cores (docs/performance.rst), splitting pays from about
+2^19 elements for transcendental ufuncs and 2^21 for sums (``scale=4``);
+memory-bound arithmetic (add, multiply, maximum, ...) gains nothing from a
+second core sharing the memory bus, so it is never split."""
 
 _lock = threading.Lock()
 _pool = None
@@ -48,7 +52,7 @@ def _executor(workers):
 
 def pieces(n, work):
     """How many pieces a batch of ``n`` examples with ``work`` elements in all gets."""
-    return max(1, min(_core.get_num_threads(), n, work // MIN_WORK))
+    return max(1, min(_core.get_num_threads(), n, work // (MIN_WORK // 4 or 1)))
 
 
 def parallel_for(n, work, fn, blas=False):
@@ -58,7 +62,7 @@ def parallel_for(n, work, fn, blas=False):
     ``blas=True`` the BLAS library runs one thread per piece while the pieces
     run.  Exceptions from any piece are raised here.
     """
-    t = pieces(n, work)
+    t = pieces(n, work)  # (callers decided splitting pays: work only caps the count)
     if t == 1:
         fn(0, n)
         return
@@ -107,8 +111,9 @@ def split_call(func, values, batched, axis, out, **kwargs):
     return out
 
 
-def worth_splitting(values, size):
-    """Whether a call over these physical values is big enough to split (ndarrays only)."""
+def worth_splitting(values, size, scale=1):
+    """Whether a call over these physical values is big enough to split (ndarrays
+    only); ``scale`` multiplies the threshold for cheaper work per element."""
     if _core.get_num_threads() < 2 or size < 2:
         return False
     total = 0
@@ -117,4 +122,4 @@ def worth_splitting(values, size):
             total += v.size
         elif hasattr(v, "level"):  # an outer-level BatchedArray: NumPy does not run here
             return False
-    return total >= 2 * MIN_WORK
+    return total >= MIN_WORK * scale

@@ -173,15 +173,20 @@ def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=()):
 def has_batch_rule(func):
     """Whether ``func`` runs batched under vmap (True) or per example / refused (False).
 
-    Every NumPy ufunc, and so every ``scipy.special`` ufunc, has one.
+    Every NumPy ufunc, and so every ``scipy.special`` ufunc, has one; so do the
+    creation functions that take ``like=`` (``np.zeros(3, like=x)``).
 
     >>> import numpy as np, vmaprt
     >>> vmaprt.has_batch_rule(np.sum), vmaprt.has_batch_rule(np.exp)
     (True, True)
+    >>> vmaprt.has_batch_rule(np.unique)   # refused: its result's length depends on the values
+    False
     """
     import numpy as np
 
-    return func in RULES or isinstance(func, np.ufunc)
+    from ._batched import _LIKE_ONLY
+
+    return func in RULES or isinstance(func, np.ufunc) or func in _LIKE_ONLY
 
 
 def refuse(func, reason):

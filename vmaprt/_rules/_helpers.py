@@ -27,6 +27,16 @@ __all__ = [
     "defreducer",
     "defcomposite",
     "with_mask",
+    "front",
+    "flat_examples",
+    "along_axis",
+    "buffer",
+    "materialize",
+    "anywhere",
+    "per_example_values",
+    "check_core",
+    "defbatched",
+    "on_one_example",
 ]
 
 not_mapped = None
@@ -210,7 +220,7 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
         shifted = tuple(a + 1 for a in axes)
         if not isinstance(axis, (tuple, list)) and axis is not None:
             shifted = shifted[0]
-        if has_out and not rest and _parallel.worth_splitting([x], x.shape[0]):
+        if has_out and not rest and _parallel.worth_splitting([x], x.shape[0], scale=4):
             return _split_reduce(func, x, shifted, kwargs), 0
         return func(x, shifted, *rest, **kwargs), 0
 
@@ -238,3 +248,122 @@ def defcomposite(func):
     """``func``'s own NumPy implementation is made of calls that dispatch by themselves
     (``np.hstack`` is ``atleast_1d`` then ``concatenate``): run it on the BatchedArrays."""
     register_batch_rule(func, func._implementation, nargs=COMPOSITE)
+
+
+# Helpers of the coverage families (linalg, sorting, statistics, ...) ----------------------
+def front(args, bdims):
+    """Batched operands batch-first: ``(values, bdims)`` with every bdim 0 or None."""
+    values = [a if b is None else move_to_front(a, b) for a, b in zip(args, bdims)]
+    return values, [None if b is None else 0 for b in bdims]
+
+
+def flat_examples(x):
+    """A batch-first ``x`` with each example raveled: ``[B, n]``."""
+    s = shape_of(x)
+    return np.reshape(x, (s[0], math.prod(s[1:])))
+
+
+def along_axis(x, bdim, axis):
+    """``x`` batch-first and the physical axis for a per-example ``axis``;
+    None ravels each example (``np.sort(x, axis=None)``)."""
+    x = move_to_front(x, bdim)
+    if axis is None:
+        return flat_examples(x), 1
+    return x, normalize_axis(axis, ndim_of(x) - 1) + 1
+
+
+def deepest(values):
+    """The BatchedArray of the innermost (outer) level among ``values``, or None."""
+    from .._batched import BatchedArray
+
+    best = None
+    for v in values:
+        if type(v) is BatchedArray and (best is None or v.level.depth > best.level.depth):
+            best = v
+    return best
+
+
+def buffer(shape, dtype, *values):
+    """``np.empty(shape, dtype)`` that can be written with ``values``, which may be
+    batched at outer levels (then the buffer is too, via ``like=``)."""
+    like = deepest(values)
+    if like is None:
+        return np.empty(shape, dtype=dtype)
+    return np.empty(shape, dtype=dtype, like=like)
+
+
+def materialize(x):
+    """A physical value as a plain ndarray, for checks of the data itself.
+
+    A value batched at outer levels (a ``BatchedArray``) has every outer batch
+    axis moved first.  Returns ``(array, n)``, ``n`` the number of those axes;
+    the axes after them are ``x``'s own.
+    """
+    from .._batched import BatchedArray
+
+    if type(x) is not BatchedArray:
+        return np.asarray(x), 0
+    v, n = materialize(x.value)
+    return moveaxis(v, n + x.bdim, n), n + 1
+
+
+def anywhere(cond):
+    """Whether ``cond`` holds for any element of any example, at any level (a Python bool)."""
+    return bool(np.any(materialize(cond)[0]))
+
+
+def per_example_values(x, bdim):
+    """``x``'s reduction-ready form: a plain ndarray ``[N, ...]`` whose first axis runs
+    over every example of every level (the current batch axis included)."""
+    v, n = materialize(move_to_front(x, bdim))
+    return np.reshape(v, (math.prod(v.shape[: n + 1]),) + v.shape[n + 1 :])
+
+
+def check_core(x, bdim, core):
+    """np.linalg's error for a per-example operand with fewer than ``core`` dimensions
+    (the batch axis must never be read as a matrix axis)."""
+    nd = ndim_of(x) - (bdim is not None)
+    if nd < core:
+        words = {1: "one", 2: "two"}.get(core, str(core))
+        raise np.linalg.LinAlgError(
+            f"{nd}-dimensional array given. Array must be at least {words}-dimensional"
+        )
+
+
+def defbatched(func, core_ndims=(2,), nargs=None):
+    """``func`` takes stacks natively (``np.linalg.inv`` on ``[..., M, M]``): the batched
+    operands go first, with size-1 stack axes so their stacks line up with the
+    unbatched ones', and NumPy broadcasts the rest.  ``core_ndims`` gives each
+    operand's trailing core dimensions."""
+
+    def rule(args, bdims, *rest, **kwargs):
+        for x, b, c in zip(args, bdims, core_ndims):
+            check_core(x, b, c)
+        values, _ = broadcast_batched(*front(args, bdims), core_ndims)
+        return func(*values, *rest, **kwargs), 0
+
+    register_batch_rule(func, rule, nargs=len(core_ndims) if nargs is None else nargs)
+
+
+def on_one_example(rule, args, bdims, *rest, **kwargs):
+    """The result of ``rule`` for an empty batch, from a batch of one example of ones.
+
+    Some NumPy functions cannot run on an empty batch (a reshape of 0 elements
+    to ``-1``, a mean of no elements); one example gives the result's shape and
+    dtype, and none of it is kept.
+    """
+    one = [
+        a if b is None else np.ones_like(move_to_front(a, b), shape=(1,) + tuple(shape_of(a))[:b] + tuple(shape_of(a))[b + 1 :])
+        for a, b in zip(args, bdims)
+    ]
+    out, out_bdim = rule(one, [None if b is None else 0 for b in bdims], *rest, **kwargs)
+    return _empty_along(out, out_bdim), out_bdim
+
+
+def _empty_along(out, bdim):
+    if bdim is None:
+        return out
+    if isinstance(out, (tuple, list)):
+        bdims = (bdim,) * len(out) if type(bdim) is int else bdim
+        return type(out)(_empty_along(o, b) for o, b in zip(out, bdims))
+    return out[(slice(None),) * bdim + (slice(0, 0),)]

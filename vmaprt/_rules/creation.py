@@ -7,9 +7,9 @@
 
 import numpy as np
 
-from .._batched import unbatched_target_error
+from .._batched import _LIKE_ONLY, unbatched_target_error
 from .._registry import INPLACE, register_batch_rule
-from ._helpers import broadcast_batched, move_to_front, shape_of
+from ._helpers import broadcast_batched, front, move_to_front, ndim_of, normalize_axis, shape_of
 
 
 def _like_rule(func):
@@ -65,3 +65,26 @@ register_batch_rule(np.copyto, _copyto, nargs=4)
 # Functions that write into their first argument: the fallback checks it is batched.
 for _f in [np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis]:
     INPLACE[_f] = 0
+
+
+# Ranges with batched ends ----------------------------------------------------------------------
+def _spaced(func, axis_at):
+    """``func(start, stop, num, ..., axis=0)`` (linspace, logspace, geomspace): NumPy
+    takes array ends, so batched ends go first and ``axis`` shifts past the batch.
+    ``axis_at`` is where ``axis`` comes among the positional arguments after ``stop``."""
+
+    def rule(args, bdims, *rest, axis=0, **kwargs):
+        if len(rest) > axis_at:
+            rest, axis = rest[:axis_at] + rest[axis_at + 1 :], rest[axis_at]
+        (start, stop), bdim = broadcast_batched(*front(args, bdims))
+        nd = max(ndim_of(start), ndim_of(stop)) - 1  # one example's broadcast ends
+        return func(start, stop, *rest, axis=normalize_axis(axis, nd + 1) + 1, **kwargs), 0
+
+    return rule
+
+
+for _f, _at in [(np.linspace, 4), (np.logspace, 4), (np.geomspace, 3)]:
+    register_batch_rule(_f, _spaced(_f, _at), nargs=2)
+
+# np.fromfile takes like= as well; it dispatches like np.frombuffer (vmaprt/_batched.py).
+_LIKE_ONLY.add(np.fromfile)

@@ -6,14 +6,16 @@ import re
 import numpy as np
 
 from .. import _parallel
-from .._batched import register_ufunc_method, unbatched_target_error
-from .._registry import NoBatchRule, register_batch_rule
+from .._batched import BatchedArray, register_ufunc_method, unbatched_target_error
+from .._registry import COMPOSITE, NoBatchRule, register_batch_rule
 from ._helpers import (
     bdim_at_front,
+    front,
     batch_size,
     broadcast_batched,
     defelementwise,
     defpreserving,
+    flat_examples,
     move_to_front,
     with_mask,
     ndim_of,
@@ -41,9 +43,26 @@ def _call(ufunc, args, bdims, **kwargs):
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
     batched = [b is not None for b in bdims]
-    if ufunc.signature is None and _parallel.worth_splitting(values, values[batched.index(True)].shape[bdim]):
+    if (
+        ufunc.signature is None
+        and ufunc not in _MEMORY_BOUND
+        and _parallel.worth_splitting(values, values[batched.index(True)].shape[bdim])
+    ):
         return _split_ufunc(ufunc, values, batched, bdim, kwargs), bdim
     return ufunc(*values, **kwargs), bdim
+
+
+# Ufuncs that do little per element, so a second core sharing the memory bus
+# does not speed them up (measured: docs/performance.rst); they run in one call.
+_MEMORY_BOUND = {
+    np.add, np.subtract, np.multiply, np.negative, np.positive, np.absolute, np.fabs,
+    np.maximum, np.minimum, np.fmax, np.fmin, np.square, np.conjugate, np.sign,
+    np.copysign, np.equal, np.not_equal, np.less, np.less_equal, np.greater,
+    np.greater_equal, np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift,
+    np.right_shift, np.isnan, np.isinf, np.isfinite, np.signbit, np.floor, np.ceil,
+    np.trunc, np.rint,
+}  # fmt: skip
 
 
 def _split_ufunc(ufunc, values, batched, bdim, kwargs):
@@ -145,4 +164,140 @@ for _f in [np.nan_to_num, np.real_if_close, np.sinc, np.i0, np.angle]:
     defelementwise(_f, nargs=1)
 
 for _f in [np.real, np.imag, np.iscomplex, np.isreal, np.round, np.around, np.fix, np.copy]:
+    defpreserving(_f)
+
+
+# More elementwise functions ----------------------------------------------------------------
+def _select(args, bdims):
+    """np.select: every condition, every choice and the default broadcast together."""
+    condlist, choicelist, *default = args
+    cbs, chbs, *dbs = bdims
+    condlist, cbs = _as_list(condlist, cbs)
+    choicelist, chbs = _as_list(choicelist, chbs)
+    n, default = len(condlist), default[0] if default else 0
+    values, bdim = broadcast_batched([*condlist, *choicelist, default], [*cbs, *chbs, *(dbs or [None])])
+    return np.select(values[:n], values[n:-1], values[-1]), bdim
+
+
+def _as_list(seq, bdim):
+    """A sequence operand as a list and its bdims; a batched array is split along its
+    first per-example axis."""
+    if type(bdim) is list:
+        return seq, bdim
+    if bdim is None:
+        return list(seq), [None] * len(seq)
+    x = move_to_front(seq, bdim)
+    return [x[:, i] for i in range(shape_of(x)[1])], [0] * shape_of(x)[1]
+
+
+register_batch_rule(np.select, _select, nargs=3)
+
+
+def _piecewise(args, bdims, funclist, *fargs, **kw):
+    """np.piecewise.  Each function runs once, on the selected elements of every
+    example at once (``x[cond]`` over the whole batch), so it sees exactly the
+    values NumPy's would.  A value batched at several levels cannot be selected
+    that way; there each function runs on all of ``x``, and ``np.where`` keeps
+    the selected results."""
+    (x, condlist), (xb, cb) = args, bdims
+    size = batch_size(args, bdims)
+    x = bdim_at_front(x, xb, size)
+    nd = ndim_of(x) - 1
+    if type(cb) is list:
+        conds = [bdim_at_front(c, b, size) for c, b in zip(condlist, cb)]
+    elif cb is None:
+        if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray)) and nd != 0):
+            condlist = [condlist]
+        conds = list(np.asarray(condlist, dtype=bool))
+    else:  # one array: a single condition, or conditions along its first axis (NumPy's test)
+        c = move_to_front(condlist, cb)
+        cnd = ndim_of(c) - 1
+        single = cnd == 0 or (cnd == 1 and nd != 0)
+        conds = [c] if single else [c[:, i] for i in range(shape_of(c)[1])]
+    if len(conds) == len(funclist) - 1:
+        conds.append(~np.any(np.stack([np.broadcast_to(c, shape_of(x)) for c in conds]), axis=0) if conds
+                     else np.ones(shape_of(x), bool))  # fmt: skip
+    elif len(conds) != len(funclist):
+        raise ValueError(
+            f"with {len(conds)} condition(s), either {len(conds)} or {len(conds) + 1} "
+            f"functions are expected"
+        )
+    conds = [np.broadcast_to(c if type(c) is BatchedArray else np.asarray(c, bool), shape_of(x)) for c in conds]
+    nested = any(type(v) is BatchedArray for v in [x, *conds])
+    y = np.zeros_like(x)
+    try:
+        for cond, func in zip(conds, funclist):
+            if not callable(func):
+                np.copyto(y, func, casting="unsafe", where=cond)
+            elif nested:
+                with np.errstate(all="ignore"):
+                    np.copyto(y, func(x, *fargs, **kw), casting="unsafe", where=cond)
+            else:
+                vals = x[cond]
+                if vals.size > 0:
+                    y[cond] = func(vals, *fargs, **kw)
+    except RuntimeError as e:  # a function that uses values batched at this level
+        raise NoBatchRule("a function that uses batched values") from e
+    return y, 0
+
+
+register_batch_rule(np.piecewise, _piecewise, nargs=2)
+
+
+def _all_per_example(x):
+    """``x.all()`` of each example of a batch-first ``x``."""
+    return np.all(flat_examples(x), axis=1)
+
+
+def _allclose(args, bdims, rtol=1.0e-5, atol=1.0e-8, equal_nan=False):
+    values, _ = broadcast_batched(*front(args, bdims))
+    return _all_per_example(np.isclose(*values, rtol=rtol, atol=atol, equal_nan=equal_nan)), 0
+
+
+def _example_shapes(args, bdims):
+    return [tuple(shape_of(a))[:b] + tuple(shape_of(a))[b + 1 :] if b is not None else tuple(np.shape(a))
+            for a, b in zip(args, bdims)]  # fmt: skip
+
+
+def _array_equal(args, bdims, equal_nan=False):
+    sa, sb = _example_shapes(args, bdims)
+    if sa != sb:
+        return np.False_, None
+    (a, b), _ = broadcast_batched(*front(args, bdims))
+    equal = a == b
+    if equal_nan and np.result_type(a, b).kind in "fc":
+        equal = equal | (np.isnan(a) & np.isnan(b))
+    return _all_per_example(np.broadcast_to(equal, np.broadcast_shapes(shape_of(a), shape_of(b)))), 0
+
+
+def _array_equiv(args, bdims):
+    try:
+        np.broadcast_shapes(*_example_shapes(args, bdims))
+    except ValueError:
+        return np.False_, None
+    (a, b), _ = broadcast_batched(*front(args, bdims))
+    return _all_per_example(np.broadcast_to(a == b, np.broadcast_shapes(shape_of(a), shape_of(b)))), 0
+
+
+register_batch_rule(np.allclose, _allclose, nargs=2)
+register_batch_rule(np.array_equal, _array_equal, nargs=2)
+register_batch_rule(np.array_equiv, _array_equiv, nargs=2)
+
+# NumPy's own implementations are ufunc calls, which dispatch.
+for _f in [np.isposinf, np.isneginf]:
+    register_batch_rule(_f, _f._implementation, nargs=COMPOSITE)
+
+# np.emath: the result is complex where a value is out of the real domain; over a
+# batch that is where any example's is, as stacking the per-example results gives.
+for _f in [np.emath.sqrt, np.emath.log, np.emath.log2, np.emath.log10, np.emath.arccos,
+           np.emath.arcsin, np.emath.arctanh]:  # fmt: skip
+    defelementwise(_f, nargs=1)
+for _f in [np.emath.logn, np.emath.power]:
+    defelementwise(_f, nargs=2)
+
+# Dates: elementwise over arrays of datetime64.
+defelementwise(np.is_busday, nargs=1)
+defelementwise(np.busday_offset, nargs=2)
+defelementwise(np.busday_count, nargs=2)
+for _f in [np.datetime_as_string, np.astype]:
     defpreserving(_f)

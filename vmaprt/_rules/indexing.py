@@ -6,8 +6,13 @@ placement rule applies: the indexed dimensions stay in place when the
 advanced indices are adjacent, and move to the front otherwise.  A batched
 index array gathers per example: ``arange(B)`` joins the advanced indices,
 and one transpose restores the per-example order where NumPy moved it.
+
+The indexing functions follow: take, take_along_axis, choose, compress,
+ravel_multi_index, ix_, and the in-place put, put_along_axis, putmask, place
+and fill_diagonal, whose target must be batched.
 """
 
+import math
 import operator
 
 import numpy as np
@@ -15,6 +20,8 @@ import numpy as np
 from .. import _batched
 from .._registry import COMPOSITE, INPLACE, NoBatchRule, register_batch_rule
 from ._helpers import bdim_at_front, move_to_front, ndim_of, shape_of
+from ._helpers import along_axis, anywhere, batch_size, broadcast_batched, defpreserving
+from ._helpers import flat_examples, normalize_axis
 
 INPLACE[operator.setitem] = 0
 
@@ -181,3 +188,213 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
 
 
 register_batch_rule(np.take, _take, nargs=COMPOSITE)
+
+
+# Indexing functions -------------------------------------------------------------------------
+
+
+def _target(x, bdim, name):
+    """The batch-first physical target of an in-place function, which must be batched."""
+    if bdim is None:
+        raise _batched.unbatched_target_error(f"the array that {name} writes into")
+    return move_to_front(x, bdim)
+
+
+def _take_along_axis(args, bdims, axis=-1):
+    size = batch_size(args, bdims)
+    (arr, idx), (ab, ib) = args, bdims
+    arr, axis = along_axis(bdim_at_front(arr, ab, size), 0, axis)
+    return np.take_along_axis(arr, bdim_at_front(idx, ib, size), axis=axis), 0
+
+
+register_batch_rule(np.take_along_axis, _take_along_axis, nargs=2)
+
+
+def _put_along_axis(args, bdims, axis):
+    (arr, idx, values), (ab, ib, vb) = args, bdims
+    arr = _target(arr, ab, "np.put_along_axis")
+    size, shape = shape_of(arr)[0], tuple(shape_of(arr)[1:])
+    idx = bdim_at_front(idx, ib, size)
+    if axis is None:  # flat indices of each example
+        key = (np.arange(size).reshape((size,) + (1,) * (ndim_of(idx) - 1)),)
+        key += np.unravel_index(idx, shape)
+        if vb is not None:
+            values = move_to_front(values, vb)
+            values = np.reshape(values, shape_of(values)[:1] + (1,) * (ndim_of(idx) - ndim_of(values)) + tuple(shape_of(values)[1:]))
+        _batched.setitem(arr, key, values)
+        return None, None
+    if vb is not None:
+        values = move_to_front(values, vb)
+        lead = len(shape) - (ndim_of(values) - 1)
+        values = np.reshape(values, shape_of(values)[:1] + (1,) * lead + tuple(shape_of(values)[1:]))
+    np.put_along_axis(arr, idx, values, normalize_axis(axis, len(shape)) + 1)
+    return None, None
+
+
+register_batch_rule(np.put_along_axis, _put_along_axis, nargs=3)
+
+
+def _choose(args, bdims, out=None, mode="raise"):
+    """np.choose: the index array and every choice broadcast together, batch included."""
+    (a, choices), (ab, cb) = args, bdims
+    if type(cb) is list:
+        cbs = cb
+    elif cb is None:
+        choices = list(choices)
+        cbs = [None] * len(choices)
+    else:  # one array whose first per-example axis runs over the choices
+        x = move_to_front(choices, cb)
+        choices = [x[:, i] for i in range(shape_of(x)[1])]
+        cbs = [0] * len(choices)
+    values, bdim = broadcast_batched([a, *choices], [ab, *cbs])
+    return np.choose(values[0], values[1:], mode=mode), bdim
+
+
+register_batch_rule(np.choose, _choose, nargs=2)
+
+
+def _compress(args, bdims, axis=None, out=None):
+    (cond, a), (cb, ab) = args, bdims
+    if cb is not None:
+        raise _refuse_mask()
+    a, axis = along_axis(a, ab, axis)
+    return np.compress(cond, a, axis=axis), 0
+
+
+register_batch_rule(np.compress, _compress, nargs=2)
+
+
+def _cycled(values, vbdim, size, n):
+    """``values`` raveled and repeated to length ``n`` per example (``a.flat[i] = v``
+    semantics): ``[n]`` if unbatched, else ``[B, n]``."""
+    if vbdim is None:
+        flat = np.ravel(values)
+        return np.take(flat, np.arange(n) % shape_of(flat)[0])
+    flat = flat_examples(move_to_front(values, vbdim))
+    return np.take(flat, np.arange(n) % shape_of(flat)[1], axis=1)
+
+
+def _put(args, bdims, mode="raise"):
+    """np.put: flat indices of each example, as a multi-index into the batch-first target."""
+    (a, ind, v), (ab, ib, vb) = args, bdims
+    a = _target(a, ab, "np.put")
+    size, shape = shape_of(a)[0], tuple(shape_of(a)[1:])
+    n = math.prod(shape)
+    ind = np.reshape(ind, (-1,)) if ib is None else flat_examples(move_to_front(ind, ib))
+    if mode == "wrap":
+        ind = np.mod(ind, n)
+    elif mode == "clip":
+        ind = np.clip(ind, 0, n - 1)
+    elif anywhere((ind < -n) | (ind >= n)):
+        raise IndexError(f"index out of range for array of size {n}")
+    k = shape_of(ind)[-1]
+    if k == 0:
+        return None, None
+    key = (np.arange(size).reshape(size, 1),) + np.unravel_index(np.mod(ind, n), shape)
+    _batched.setitem(a, key, _cycled(v, vb, size, k))
+    return None, None
+
+
+register_batch_rule(np.put, _put, nargs=3)
+
+
+def _putmask(args, bdims):
+    (a, mask, values), (ab, mb, vb) = args, bdims
+    a = _target(a, ab, "np.putmask")
+    size, shape = shape_of(a)[0], tuple(shape_of(a)[1:])
+    values = _cycled(values, vb, size, math.prod(shape))
+    values = np.reshape(values, shape if vb is None else (size,) + shape)
+    mask = mask if mb is None else move_to_front(mask, mb)
+    np.copyto(a, values, casting="unsafe", where=mask)
+    return None, None
+
+
+register_batch_rule(np.putmask, _putmask, nargs=3)
+
+
+def _place(args, bdims):
+    """np.place: the k-th True of each example takes ``vals[k % len(vals)]``."""
+    (a, mask, vals), (ab, mb, vb) = args, bdims
+    a = _target(a, ab, "np.place")
+    size, shape = shape_of(a)[0], tuple(shape_of(a)[1:])
+    mask = flat_examples(bdim_at_front(mask, mb, size))
+    vals = np.ravel(vals) if vb is None else flat_examples(move_to_front(vals, vb))
+    k = shape_of(vals)[-1]
+    if k == 0:
+        if anywhere(mask):
+            raise ValueError("Cannot insert from an empty array!")
+        return None, None
+    rank = np.mod(np.cumsum(mask, axis=1) - 1, k)
+    src = _batched.getitem(vals, (rank,)) if vb is None else np.take_along_axis(vals, rank, axis=1)
+    np.copyto(a, np.reshape(src, (size,) + shape), casting="unsafe", where=np.reshape(mask, (size,) + shape))
+    return None, None
+
+
+register_batch_rule(np.place, _place, nargs=3)
+
+
+def _fill_diagonal(args, bdims, wrap=False):
+    (a, val), (ab, vb) = args, bdims
+    a = _target(a, ab, "np.fill_diagonal")
+    size, shape = shape_of(a)[0], tuple(shape_of(a)[1:])
+    diagonal = np.zeros(shape, bool)
+    np.fill_diagonal(diagonal, True, wrap)  # NumPy's own checks, and its walk of the diagonal
+    where = diagonal.nonzero()
+    k = where[0].shape[0] if where else 0
+    if k:
+        _batched.setitem(a, (slice(None),) + where, _cycled(val, vb, size, k))
+    return None, None
+
+
+register_batch_rule(np.fill_diagonal, _fill_diagonal, nargs=2)
+
+
+def _ravel_multi_index(args, bdims, *rest, **kwargs):
+    (index,), (ibdim,) = args, bdims
+    if type(ibdim) is not list:  # one array whose first per-example axis runs over dims
+        x = move_to_front(index, ibdim)
+        index, ibdim = [x[:, i] for i in range(shape_of(x)[1])], [0] * shape_of(x)[1]
+    values, bdim = broadcast_batched(index, ibdim)
+    return np.ravel_multi_index(tuple(values), *rest, **kwargs), bdim
+
+
+register_batch_rule(np.ravel_multi_index, _ravel_multi_index, nargs=1)
+defpreserving(np.unravel_index)
+
+
+def _from_shape(func):
+    """``func(arr, ...)`` reads only ``arr.shape``: the same result for every example."""
+
+    def rule(args, bdims, *rest, **kwargs):
+        (x,), (bdim,) = args, bdims
+        shape = tuple(shape_of(x))
+        return func(np.broadcast_to(np.zeros((), bool), shape[:bdim] + shape[bdim + 1 :]), *rest, **kwargs), None
+
+    return rule
+
+
+for _f in [np.diag_indices_from, np.tril_indices_from, np.triu_indices_from]:
+    register_batch_rule(_f, _from_shape(_f), nargs=1)
+
+
+def _ix(args, bdims):
+    """np.ix_: the k-th index array along the k-th of ``len(args)`` axes."""
+    nd, out = len(args), []
+    for k, (x, bdim) in enumerate(zip(args, bdims)):
+        if bdim is None:
+            x = x if type(x) is _batched.BatchedArray else np.asarray(x)
+            if np.ndim(x) != 1:
+                raise ValueError("Cross index must be 1 dimensional")
+            x = np.nonzero(x)[0] if x.dtype == bool else x.astype(np.intp) if np.size(x) == 0 else x
+            out.append(np.reshape(x, (1,) * k + (-1,) + (1,) * (nd - k - 1)))
+            continue
+        x = move_to_front(x, bdim)
+        if ndim_of(x) != 2:
+            raise ValueError("Cross index must be 1 dimensional")
+        if x.dtype == bool:
+            raise _refuse_mask()
+        out.append(np.reshape(x, shape_of(x)[:1] + (1,) * k + shape_of(x)[1:] + (1,) * (nd - k - 1)))
+    return tuple(out), tuple(None if b is None else 0 for b in bdims)
+
+
+register_batch_rule(np.ix_, _ix)

@@ -60,7 +60,7 @@ def _dot_subscripts(na, nb):
     return f"{la},{''.join(lb)}->{la[:-1]}{''.join(free_b)}"
 
 
-def _dot(args, bdims):
+def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
     if na == 0 or nb == 0:
@@ -194,10 +194,26 @@ def _outer(args, bdims):
 register_batch_rule(np.outer, _outer, nargs=2)
 
 
+def _interleaved(args, bdims):
+    """``einsum(a, [0, 1], b, [1, 2][, [0, 2]])`` in the string form: ``(subscripts, operands, bdims)``."""
+
+    def labels(sublist):
+        return "".join("..." if k is Ellipsis else _LETTERS[k] for k in sublist)
+
+    n = len(args) // 2
+    subscripts = ",".join(labels(s) for s in args[1 : 2 * n : 2])
+    if len(args) % 2:
+        subscripts += "->" + labels(args[-1])
+    return subscripts, list(args[0 : 2 * n : 2]), list(bdims[0 : 2 * n : 2])
+
+
 def _einsum(args, bdims, **kwargs):
-    if not args or not isinstance(args[0], str) or bdims[0] is not None:
-        raise NoBatchRule("the interleaved form einsum(a, [0, 1], b, [1, 2])")
-    subscripts, operands, op_bdims = args[0].replace(" ", ""), args[1:], bdims[1:]
+    if not args:
+        raise ValueError("No input operands")
+    if isinstance(args[0], str):
+        subscripts, operands, op_bdims = args[0].replace(" ", ""), args[1:], bdims[1:]
+    else:
+        subscripts, operands, op_bdims = _interleaved(args, bdims)
     if "->" not in subscripts:  # implicit output: labels seen once, in order; '...' first
         labels = subscripts.replace(".", "").replace(",", "")
         once = sorted(c for c in set(labels) if labels.count(c) == 1)

@@ -2,7 +2,18 @@
 
 import numpy as np
 
-from ._helpers import defreducer
+from .._registry import Mapped, register_batch_rule
+from ._helpers import (
+    batch_size,
+    bdim_at_front,
+    defreducer,
+    flat_examples,
+    move_to_front,
+    ndim_of,
+    normalize_axes,
+    normalize_axis,
+    shape_of,
+)
 
 # These take a where= mask, which may be batched; some have a compiled kernel.
 KERNELS = {np.sum: "sum", np.mean: "mean", np.prod: "prod", np.min: "min", np.amin: "min",
@@ -22,3 +33,121 @@ defreducer(np.count_nonzero, has_out=False)
 for _f in [np.argmin, np.argmax, np.nanargmin, np.nanargmax, np.cumsum, np.cumprod,
            np.nancumsum, np.nancumprod]:  # fmt: skip
     defreducer(_f, flat_when_none=True)
+
+
+# Differences and integrals along a per-example axis ----------------------------------------
+def _diff(args, bdims, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """np.diff; ``prepend``/``append`` (which may be batched) join ``a`` first, as NumPy does."""
+    (a,), (abdim,) = args, bdims
+    mapped = [v for v in (prepend, append) if type(v) is Mapped]
+    size = batch_size([a, *(m.value for m in mapped)], [abdim, *(m.bdim for m in mapped)])
+    a = bdim_at_front(a, abdim, size)
+    nd = ndim_of(a) - 1
+    if nd == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = normalize_axis(axis, nd) + 1
+    parts = []
+    for value in (prepend, append):
+        if value is np._NoValue:
+            parts.append(None)
+            continue
+        if type(value) is Mapped:
+            v = move_to_front(value.value, value.bdim)
+        else:
+            v = bdim_at_front(value, None, size)
+        if ndim_of(v) == 1:  # a scalar per example fills one slice along the axis
+            shape = list(shape_of(a))
+            shape[axis] = 1
+            v = np.broadcast_to(np.reshape(v, (size,) + (1,) * nd), shape)
+        parts.append(v)
+    if parts[0] is not None or parts[1] is not None:
+        a = np.concatenate([p for p in (parts[0], a, parts[1]) if p is not None], axis)
+    return np.diff(a, n, axis), 0
+
+
+register_batch_rule(np.diff, _diff, nargs=1, kw_operands=("prepend", "append"))
+
+
+def _ediff1d(args, bdims):
+    ary, to_end, to_begin = (list(args) + [None, None])[:3]
+    ab, eb, bb = (list(bdims) + [None, None])[:3]
+    size = batch_size(args, bdims)
+    ary = flat_examples(bdim_at_front(ary, ab, size))
+    parts = [np.diff(ary, axis=1)]
+    for value, vb, name, where in ((to_begin, bb, "to_begin", 0), (to_end, eb, "to_end", 2)):
+        if value is None:
+            continue
+        dtype = value.dtype if hasattr(value, "dtype") else np.asarray(value).dtype
+        if not np.can_cast(dtype, ary.dtype, casting="same_kind"):
+            raise TypeError(
+                f"dtype of `{name}` must be compatible with input `ary` under the `same_kind` rule."
+            )
+        value = flat_examples(bdim_at_front(value, vb, size)).astype(ary.dtype)
+        parts.insert(where if where == 0 else len(parts), value)
+    return np.concatenate(parts, axis=1).astype(ary.dtype, copy=False), 0
+
+
+register_batch_rule(np.ediff1d, _ediff1d, nargs=3)
+
+
+def _gradient(args, bdims, *varargs, axis=None, edge_order=1):
+    (f,), (bdim,) = args, bdims
+    f = move_to_front(f, bdim)
+    axes = tuple(a + 1 for a in normalize_axes(axis, ndim_of(f) - 1))
+    return np.gradient(f, *varargs, axis=axes, edge_order=edge_order), 0
+
+
+register_batch_rule(np.gradient, _gradient, nargs=1)
+
+
+def _trapezoid(args, bdims, dx=1.0, axis=-1):
+    """np.trapezoid; batched sample points are laid along the axis, as NumPy lays 1-D ones."""
+    y, x = (list(args) + [None])[:2]
+    yb, xb = (list(bdims) + [None])[:2]
+    size = batch_size(args, bdims)
+    y = bdim_at_front(y, yb, size)
+    nd = ndim_of(y) - 1
+    axis = normalize_axis(axis, nd) + 1
+    if xb is not None:
+        x = move_to_front(x, xb)
+        if ndim_of(x) == 2:
+            shape = [size] + [1] * nd
+            shape[axis] = shape_of(x)[1]
+        else:
+            shape = shape_of(x)[:1] + (1,) * (nd - ndim_of(x) + 1) + tuple(shape_of(x)[1:])
+        x = np.reshape(x, tuple(shape))
+    return np.trapezoid(y, x, dx, axis), 0
+
+
+register_batch_rule(np.trapezoid, _trapezoid, nargs=2)
+
+
+def _unwrap(args, bdims, discont=None, axis=-1, **kwargs):
+    (p,), (bdim,) = args, bdims
+    p = move_to_front(p, bdim)
+    return np.unwrap(p, discont, normalize_axis(axis, ndim_of(p) - 1) + 1, **kwargs), 0
+
+
+register_batch_rule(np.unwrap, _unwrap, nargs=1)
+
+
+def _cumulative(func):
+    """cumulative_sum, cumulative_prod: ``axis`` may be omitted only for a 1-D example."""
+
+    def rule(args, bdims, *, axis=None, **kwargs):
+        (x,), (bdim,) = args, bdims
+        x = move_to_front(x, bdim)
+        nd = ndim_of(x) - 1
+        if axis is None:
+            if nd > 1:
+                raise ValueError(
+                    "For arrays which have more than one dimension ``axis`` argument is required."
+                )
+            axis = 0
+        return func(x, axis=normalize_axis(axis, nd) + 1, **kwargs), 0
+
+    return rule
+
+
+for _f in [np.cumulative_sum, np.cumulative_prod]:
+    register_batch_rule(_f, _cumulative(_f), nargs=1)
