@@ -11,10 +11,12 @@ from these fields: ``vmaprt.vmap(func, in_dims, out_dims)``, the Python loop,
 Adding a workload means adding one entry to ``WORKLOADS``.
 """
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import scipy.special
 
 __all__ = ["Workload", "WORKLOADS", "normal"]
 
@@ -92,6 +94,12 @@ def wave(x):  # any shape, elementwise
 def softmax(r):  # [n] -> [n]
     e = np.exp(r - r.max())
     return e / e.sum()
+
+
+def scipy_softmax(r):  # [n] -> [n], through the batch-aware SciPy wrapper
+    from vmaprt import scipy as vsp
+
+    return vsp.softmax(r)
 
 
 def standardize_dot(x, w):  # [k], [k] -> []
@@ -242,11 +250,20 @@ WORKLOADS = [
     ),
     Workload(
         "row softmax", softmax, normal([(2_000, 1_000)], [(100, 1_000)]),
-        {"exp(x - max) / sum": softmax_rows, "in place": softmax_rows_inplace},
+        {"exp(x - max) / sum": softmax_rows, "in place": softmax_rows_inplace,
+         "scipy.special.softmax": lambda x: scipy.special.softmax(x, axis=1)},
         torch=lambda t: (lambda r: t.softmax(r, dim=-1)),
         jax=lambda j: j.nn.softmax,
         shape=_shape((2_000, 1_000)),
     ),
+    *([Workload(  # the same rows, written with vmaprt's batch-aware SciPy (when it has one)
+        "row softmax, vmaprt.scipy", scipy_softmax, normal([(2_000, 1_000)], [(100, 1_000)]),
+        {"exp(x - max) / sum": softmax_rows, "in place": softmax_rows_inplace,
+         "scipy.special.softmax": lambda x: scipy.special.softmax(x, axis=1)},
+        torch=lambda t: (lambda r: t.softmax(r, dim=-1)),
+        jax=lambda j: j.nn.softmax,
+        shape=_shape((2_000, 1_000)),
+    )] if importlib.util.find_spec("vmaprt.scipy") else []),
     Workload(
         "vmap(vmap(dot))", np.dot, normal([(100, 100, 16)] * 2, [(10, 10, 16)] * 2),
         {"einsum('ijk,ijk->ij')": lambda x, y: np.einsum("ijk,ijk->ij", x, y),
