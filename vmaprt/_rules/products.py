@@ -81,12 +81,19 @@ def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
     if kernel is not None:
         return kernel(a, ab, b, bb), 0
     if bb is None and nb <= 2:  # [..., k] @ [k(, m)] on the last axis: one GEMM
-        if na == 1:  # the batch may be a's last axis: contract the other one, BLAS reads either
-            return np.tensordot(a, b, ([1 - ab], [0])), 0
-        if ab == ndim_of(a) - 1:
-            a, ab = move_to_front(a, ab), 0
-        return right_matmul(a, b), ab
+        return _right_product(a, ab, na, b)
     return _batched_einsum(_dot_subscripts(na, nb), [a, b], [ab, bb])
+
+
+def _right_product(a, ab, na, b):
+    """``a @ b`` per example for an unbatched ``[k]`` or ``[k, m]`` on the right: the
+    product acts on ``a``'s last per-example axis only, so the whole batch is one
+    BLAS call.  Returns ``(out, out_bdim)``."""
+    if na == 1:  # the batch may be a's last axis: contract the other one, BLAS reads either
+        return np.tensordot(a, b, ([1 - ab], [0])), 0
+    if ab == ndim_of(a) - 1:
+        a, ab = move_to_front(a, ab), 0
+    return right_matmul(a, b), ab
 
 
 def _batched_vector_dot(a, ab, b, bb):
@@ -115,8 +122,8 @@ def _matmul(args, bdims, **kwargs):
     kernel = _core.matmul_path(a, ab, b, bb) if not kwargs and na == nb == 2 else None
     if kernel is not None:
         return kernel(a, ab, b, bb), 0
-    if not kwargs and bb is None and nb == 2 and ab != ndim_of(a) - 1:
-        return right_matmul(a, b), ab
+    if not kwargs and bb is None and nb <= 2 and na >= 1:  # an unbatched right operand: one GEMM/GEMV
+        return _right_product(a, ab, na, b)
     a_vec, b_vec = na == 1, nb == 1
     if a_vec:
         a = np.expand_dims(a, 0) if ab is None else np.expand_dims(move_to_front(a, ab), 1)
