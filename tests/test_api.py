@@ -319,3 +319,17 @@ def test_errors_name_the_function_via_partial():
     f = functools.partial(np.add, 1.0)
     with pytest.raises(ValueError, match=r"^vmap\(partial"):
         vmap(f, in_dims=None)(np.ones(2))
+
+
+def test_import_fails_loudly_without_the_compiled_core(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    import vmaprt as installed
+
+    src = tmp_path / "vmaprt"
+    shutil.copytree(installed.__path__[0], src, ignore=shutil.ignore_patterns("_core*.so", "_core*.pyd"))
+    result = subprocess.run([sys.executable, "-c", "import vmaprt"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "vmaprt: the compiled extension vmaprt._core could not be imported" in result.stderr

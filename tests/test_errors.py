@@ -141,9 +141,32 @@ def test_failures_inside_func_leave_inputs_and_levels_untouched():
         lambda: vmaprt.set_num_threads(-1),
         lambda: vmaprt.set_num_threads(2.5),
         lambda: vmaprt.set_num_threads("2"),
+        lambda: vmaprt.random.default_rng("x"),
+        lambda: vmaprt.random.default_rng(np.random.default_rng(0)),
+        lambda: vmaprt.random.default_rng(0).normal(size=-1),
+        lambda: vmaprt.random.default_rng(0).normal(scale=-1.0),
+        lambda: vmaprt.random.default_rng(0).uniform(size=(2, "a")),
+        lambda: vmaprt.random.default_rng(0).integers(5, 2),
+        lambda: vmaprt.random.default_rng(0).integers(0, 300, dtype=np.uint8),
+        lambda: vmaprt.random.default_rng(0).random(dtype=np.int32),
+        lambda: vmaprt.random.default_rng(0).poisson(-1.0),
+        lambda: vmaprt.random.default_rng(0).binomial(5, 1.5),
+        lambda: vmaprt.random.default_rng(0).choice(3, size=5, replace=False),
+        lambda: vmaprt.random.default_rng(0).choice([1, 2], p=[0.3, 0.3]),
+        lambda: vmaprt.random.default_rng(0).permutation("abc"),
+        lambda: vmaprt.random.default_rng(0).shuffle(3),
+        lambda: vmaprt.random.default_rng(0).spawn(-1),
+        lambda: vmaprt.random.default_rng(0).standard_normal(out=np.zeros(3, np.int64)),
     ],
 )
 def test_other_entry_points(call):
-    with pytest.raises((ValueError, TypeError)) as info:
+    with pytest.raises((ValueError, TypeError, OverflowError)) as info:
         call()
     assert str(info.value).startswith("vmap")
+
+
+def test_a_random_argument_error_does_not_advance_the_generator():
+    rng = vmaprt.random.default_rng(3)
+    with pytest.raises(ValueError):
+        rng.normal(scale=-1.0, size=3)
+    np.testing.assert_array_equal(rng.normal(size=3), vmaprt.random.default_rng(3).normal(size=3))

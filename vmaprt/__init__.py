@@ -18,7 +18,16 @@ import os
 #     not loaded an OpenMP runtime yet, and a value the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from . import _core  # noqa: E402  (the compiled kernels: importing vmaprt fails loudly without them)
+try:
+    from . import _core  # noqa: E402  (the compiled kernels)
+except ImportError as e:  # never fall back to pure Python silently
+    raise ImportError(
+        f"vmaprt: the compiled extension vmaprt._core could not be imported ({e}). "
+        f"vmaprt needs it: install the package with `pip install .` (or a wheel), "
+        f"which compiles it; in a source checkout run `python setup.py build_ext "
+        f"--inplace`. Importing vmaprt from the source tree without building it "
+        f"also gives this error."
+    ) from e
 from . import _rules  # noqa: E402, F401  (registers every batch rule)
 from . import random  # noqa: E402
 from . import tree  # noqa: E402

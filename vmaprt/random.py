@@ -52,6 +52,7 @@ Note [chunking and randomness]
     unchunked level has a dict of its own and never resets anything.
 """
 
+import functools
 import math
 import operator
 
@@ -695,6 +696,37 @@ class Generator:
         levels, k = self._begin(name)
         lay, rows = self._rows(_PERMUTATION, levels, k, n, 0, (n,))
         return lay.wrap(rows)
+
+
+def _vmap_errors(method):
+    """Prefix an argument error with ``vmap: vmaprt.random.<name>:`` (as every vmaprt
+    error starts), keeping its type and NumPy's wording after the prefix."""
+
+    @functools.wraps(method)
+    def checked(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (TypeError, ValueError, OverflowError) as e:
+            message = str(e)
+            if message.startswith("vmap"):
+                raise
+            message = f"vmap: vmaprt.random.{method.__qualname__}: {message}"
+            try:
+                error = type(e)(message)
+            except TypeError:  # an exception type with another signature, e.g. AxisError
+                error = ValueError(message)
+            raise error from None
+
+    return checked
+
+
+for _name in [
+    "spawn", "random", "uniform", "standard_normal", "normal", "standard_exponential",
+    "exponential", "standard_gamma", "gamma", "beta", "poisson", "binomial", "integers",
+    "choice", "permutation", "shuffle",
+]:  # fmt: skip
+    setattr(Generator, _name, _vmap_errors(getattr(Generator, _name)))
+default_rng = _vmap_errors(default_rng)
 
 
 def _restore(seed_seq, calls, spawned):

@@ -60,24 +60,40 @@ def _dot_subscripts(na, nb):
     return f"{la},{''.join(lb)}->{la[:-1]}{''.join(free_b)}"
 
 
-def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
-    (a, b), (ab, bb) = args, bdims
-    na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+def _scalar_or_vector_product(a, ab, b, bb, na, nb):
+    """What np.dot and np.inner share: a 0-d operand multiplies, and two batched
+    vectors make a batched dot.  None for the other cases."""
     if na == 0 or nb == 0:
         values, bdim = broadcast_batched([a, b], [ab, bb])
         return np.multiply(*values), bdim
     if na == 1 and nb == 1 and ab is not None and bb is not None:
         return _batched_vector_dot(a, ab, b, bb), 0
+    return None
+
+
+def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
+    (a, b), (ab, bb) = args, bdims
+    na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    simple = _scalar_or_vector_product(a, ab, b, bb, na, nb)
+    if simple is not None:
+        return simple
     kernel = _core.matmul_path(a, ab, b, bb) if na == nb == 2 else None
     if kernel is not None:
         return kernel(a, ab, b, bb), 0
     if bb is None and nb <= 2:  # [..., k] @ [k(, m)] on the last axis: one GEMM
-        if na == 1:  # the batch may be a's last axis: contract the other one, BLAS reads either
-            return np.tensordot(a, b, ([1 - ab], [0])), 0
-        if ab == ndim_of(a) - 1:
-            a, ab = move_to_front(a, ab), 0
-        return right_matmul(a, b), ab
+        return _right_product(a, ab, na, b)
     return _batched_einsum(_dot_subscripts(na, nb), [a, b], [ab, bb])
+
+
+def _right_product(a, ab, na, b):
+    """``a @ b`` per example for an unbatched ``[k]`` or ``[k, m]`` on the right: the
+    product acts on ``a``'s last per-example axis only, so the whole batch is one
+    BLAS call.  Returns ``(out, out_bdim)``."""
+    if na == 1:  # the batch may be a's last axis: contract the other one, BLAS reads either
+        return np.tensordot(a, b, ([1 - ab], [0])), 0
+    if ab == ndim_of(a) - 1:
+        a, ab = move_to_front(a, ab), 0
+    return right_matmul(a, b), ab
 
 
 def _batched_vector_dot(a, ab, b, bb):
@@ -106,8 +122,8 @@ def _matmul(args, bdims, **kwargs):
     kernel = _core.matmul_path(a, ab, b, bb) if not kwargs and na == nb == 2 else None
     if kernel is not None:
         return kernel(a, ab, b, bb), 0
-    if not kwargs and bb is None and nb == 2 and ab != ndim_of(a) - 1:
-        return right_matmul(a, b), ab
+    if not kwargs and bb is None and nb <= 2 and na >= 1:  # an unbatched right operand: one GEMM/GEMV
+        return _right_product(a, ab, na, b)
     a_vec, b_vec = na == 1, nb == 1
     if a_vec:
         a = np.expand_dims(a, 0) if ab is None else np.expand_dims(move_to_front(a, ab), 1)
@@ -167,11 +183,9 @@ register_batch_rule(np.vdot, _vdot, nargs=2)
 def _inner(args, bdims):
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
-    if na == 0 or nb == 0:
-        values, bdim = broadcast_batched([a, b], [ab, bb])
-        return np.multiply(*values), bdim
-    if na == 1 and nb == 1 and ab is not None and bb is not None:
-        return _batched_vector_dot(a, ab, b, bb), 0
+    simple = _scalar_or_vector_product(a, ab, b, bb, na, nb)
+    if simple is not None:
+        return simple
     if bb is None and nb <= 2:  # [B, ..., k] against [k] or [m, k]: one matmul (BLAS)
         return np.matmul(move_to_front(a, ab), np.swapaxes(b, -1, -2) if nb == 2 else b), 0
     la, lb = _LETTERS[:na], _LETTERS[na : na + nb - 1] + _LETTERS[na - 1]
