@@ -4,11 +4,13 @@ It reads top to bottom as a pipeline:
 ``_process_batched_inputs`` (flatten, match in_dims, find the batch size) ->
 ``_create_batched_inputs`` (wrap mapped leaves as BatchedArrays) -> call
 ``func`` inside a new level -> ``_unwrap_batched`` (batch axis to out_dims).
-Chunking is its own path, ``_chunked_vmap``, around the same steps.
+Chunking is its own path, ``_chunked_vmap``, around the same steps.  Dask
+inputs take another, ``vmaprt/_dask.py``, which runs this pipeline per block.
 """
 
 import functools
 import inspect
+import sys
 
 import numpy as np
 import optree
@@ -341,11 +343,31 @@ def _check_out_dim(spec, od, nd, where):
 
 # The call -------------------------------------------------------------------------------------
 def _vmap_call(spec, args, kwargs):
-    leaves, dims, treespec, size = _process_batched_inputs(spec, args)
-    if spec.chunk_size is not None and size > spec.chunk_size:
-        return _chunked_vmap(spec, leaves, dims, treespec, size, kwargs)
-    outs, out_dims, out_spec = _call_level(spec, leaves, dims, treespec, size, kwargs, 0, size, None)
+    if _has_dask_leaf(args, kwargs):
+        from . import _dask
+
+        return _dask.vmap_call(spec, args, kwargs)
+    outs, _, out_spec = _vmap_part(spec, args, kwargs)
     return outs[0] if out_spec is None else _tree.unflatten(out_spec, outs)
+
+
+def _has_dask_leaf(args, kwargs):
+    # Note [Dask inputs]: only look when dask.array is imported already; never import it.
+    da = sys.modules.get("dask.array")
+    if da is None or (not kwargs and all(type(a) is np.ndarray or type(a) is BatchedArray for a in args)):
+        return False
+    return any(isinstance(leaf, da.Array) for leaf in _tree.leaves((args, kwargs)))
+
+
+def _vmap_part(spec, args, kwargs, offset=0, total=None, rng_shared=None):
+    """The pipeline for examples ``[offset, offset + n)`` of a batch of ``total``
+    (the whole batch by default): ``(output leaves, out_dims, treespec)``.  A Dask
+    block runs through here (Note [chunking and randomness])."""
+    leaves, dims, treespec, size = _process_batched_inputs(spec, args)
+    total = size if total is None else total
+    if spec.chunk_size is not None and size > spec.chunk_size:
+        return _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared)
+    return _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared)
 
 
 def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
@@ -358,14 +380,15 @@ def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_s
         _levels.pop(level, token)
 
 
-def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs):
+def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset=0, total=None, rng_shared=None):
     """Run the batch in chunks of ``spec.chunk_size`` and concatenate along out_dims.
 
     Note [chunking and randomness]: each chunk's level knows its offset in the
     whole batch and shares one random bookkeeping object with the others, so
     random draws come out as in the unchunked call (see vmaprt/random.py).
     """
-    rng_shared = {}
+    total = size if total is None else total
+    rng_shared = {} if rng_shared is None else rng_shared
     parts = []
     for start in range(0, size, spec.chunk_size):
         stop = min(start + spec.chunk_size, size)
@@ -373,13 +396,15 @@ def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs):
             leaf if d is None else leaf[(slice(None),) * d + (slice(start, stop),)]
             for leaf, d in zip(leaves, dims)
         ]
-        parts.append(_call_level(spec, chunk, dims, treespec, stop - start, kwargs, start, size, rng_shared))
+        parts.append(
+            _call_level(spec, chunk, dims, treespec, stop - start, kwargs, offset + start, total, rng_shared)
+        )
     _, out_dims, out_spec = parts[0]
     outs = [
         parts[0][0][j] if od is None else np.concatenate([p[0][j] for p in parts], axis=_batch_axis(p0, od))
         for j, (od, p0) in enumerate(zip(out_dims, parts[0][0]))
     ]
-    return outs[0] if out_spec is None else _tree.unflatten(out_spec, outs)
+    return outs, out_dims, out_spec
 
 
 def _batch_axis(unwrapped, od):
