@@ -15,7 +15,7 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, NAN, cos, exp, fabs, isfinite, log, sin, sqrt, tanh
-from scipy.linalg.cython_blas cimport cgemm, dgemm, sgemm, zgemm
+from scipy.linalg.cython_blas cimport cgemm, dgemm, dgemv, sgemm, zgemm
 
 ctypedef float complex floatcomplex
 ctypedef double complex doublecomplex
@@ -504,7 +504,13 @@ cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
 def reduce_wins(name, x, bdim):
     """Whether :func:`batched_reduce` should run this reduction: a float32/float64
     ndarray batch of vectors, with at least one element per example for the
-    extrema (NumPy raises there) and per the thresholds measured in benchmarks/."""
+    extrema (NumPy raises there), where benchmarks/ measured the kernel ahead.
+
+    When the batch axis has the unit stride and the example's does not (mapping
+    over axis 1 of a C array), NumPy adds whole rows of the batch at once and
+    wins, except against a float64 sum or mean through BLAS (:data:`GEMV_MIN_N`).
+    Otherwise the kernel wins the sums, products and variances at every length,
+    and the extrema on short examples (:data:`REDUCE_MAX_N`)."""
     if type(x) is not np.ndarray or x.ndim != 2 or name not in REDUCTIONS:
         return False
     if x.dtype != np.float64 and x.dtype != np.float32:
@@ -512,18 +518,54 @@ def reduce_wins(name, x, bdim):
     n = x.shape[1 - bdim]
     if n == 0 and name in ("max", "min", "argmax", "argmin"):
         return False
+    if abs(x.strides[bdim]) == x.itemsize != abs(x.strides[1 - bdim]) and x.shape[bdim] > 1:
+        return name in ("sum", "mean") and x.dtype == np.float64 and n >= GEMV_MIN_N
     longest = REDUCE_MAX_N.get(name, 0)
     return longest is None or n <= longest
 
 
-REDUCE_MAX_N = {"sum": 256, "mean": 256, "max": 256, "min": 256, "prod": None, "var": None, "std": None}
+REDUCE_MAX_N = {"sum": None, "mean": None, "prod": None, "var": None, "std": None, "max": 32, "min": 32}
 """Per reduction, the longest example the kernel takes (None: any length; absent:
-never).  Measured against NumPy on [2000, 1000], [20000, 64] and [100000, 8]
-(docs/performance.rst): variance and standard deviation win at every length
-(0.1-0.3x: NumPy makes three passes with temporaries), sum, mean and the
-extrema win on short rows (0.1-0.5x) where NumPy's per-row overhead dominates,
-and lose on long rows to NumPy's wider SIMD, which then runs split over threads
-(vmaprt/_parallel.py).  NumPy's argmax/argmin is never slower."""
+never), measured through ``vmap`` against NumPy (split over threads where that
+wins) on batches of 2 * 10**6 elements, examples of 8 to 10 000
+(docs/performance.rst): sums, means, variances and products 0.2-0.9x at every
+length; the extrema 0.4x on 8 elements, even at 64 and up to 3x slower on long
+rows, where NumPy's AVX2 max beats the kernel's SSE2.  NumPy's argmax/argmin
+is never slower."""
+
+
+GEMV_MIN_N = 64
+"""The shortest float64 example whose sum or mean goes to BLAS ``dgemv`` (a
+product with a vector of ones) when the batch axis has the unit stride: 0.2x
+NumPy from 64 elements on.  When the example's axis has it, BLAS needs
+:data:`GEMV_MIN_ROW` elements to beat the kernel (0.20x against 0.23x NumPy
+on rows of 1000, 0.34x against 0.25x on rows of 256; docs/performance.rst)."""
+
+GEMV_MIN_ROW = 1000
+
+
+cdef bint _gemv_sum(cnp.ndarray X, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t xb, Py_ssize_t xk,
+                    bint mean, cnp.ndarray out):
+    """out[z] = (1 or 1/n) * sum_k X[z * xb + k * xk] as one ``dgemv`` when X is
+    float64 and BLAS can read it as a column-major matrix; False (nothing
+    written) otherwise.  BLAS keeps its own threads: this is one call."""
+    if X.dtype != np.float64 or n < GEMV_MIN_N or nb < 2 or max(n, nb, xb, xk) >= 2**31:
+        return False
+    cdef char trans
+    cdef int m, cols, lda
+    if xk == 1 and xb >= n and n >= GEMV_MIN_ROW:  # examples are columns of an n x nb matrix: A^T @ ones
+        trans, m, cols, lda = b"T", n, nb, xb
+    elif xb == 1 and xk >= nb:  # examples are rows of an nb x n matrix: A @ ones
+        trans, m, cols, lda = b"N", nb, n, xk
+    else:
+        return False
+    cdef cnp.ndarray ones = np.ones(n)
+    cdef double alpha = 1.0 / n if mean else 1.0, beta = 0.0
+    cdef int one = 1
+    with nogil:
+        dgemv(&trans, &m, &cols, &alpha, <double*>cnp.PyArray_DATA(X), &lda,
+              <double*>cnp.PyArray_DATA(ones), &one, &beta, <double*>cnp.PyArray_DATA(out), &one)
+    return True
 
 
 def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
@@ -546,6 +588,8 @@ def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
     cdef bint arg = op == R_ARGMAX or op == R_ARGMIN
     cdef cnp.ndarray out = np.empty(nb, dtype=np.intp if arg else X.dtype)
+    if (op == R_SUM or op == R_MEAN) and _gemv_sum(X, nb, n, sx[bdim], sx[1 - bdim], op == R_MEAN, out):
+        return out
     cdef int nthreads = _threads_for(nb * n)
     cdef double dd = ddof
     cdef Py_ssize_t* iout = <Py_ssize_t*>cnp.PyArray_DATA(out) if arg else NULL

@@ -220,7 +220,7 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
         shifted = tuple(a + 1 for a in axes)
         if not isinstance(axis, (tuple, list)) and axis is not None:
             shifted = shifted[0]
-        if has_out and not rest and _parallel.worth_splitting([x], x.shape[0], scale=4):
+        if has_out and not rest and _parallel.worth_splitting([x], x.shape[0], scale=3):
             return _split_reduce(func, x, shifted, kwargs), 0
         return func(x, shifted, *rest, **kwargs), 0
 
