@@ -171,6 +171,41 @@ def test_batched_reduce_matches_numpy(threads, name, dtype, nbatch, n, kind, bdi
 
 
 @pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=100, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([2, 7, 513, 5000]),
+    n=st.sampled_from([0, 1, 3, 4, 5, 9, 200]),
+    step=st.sampled_from([1, 3]),
+    mean=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_batched_colsum_equals_numpy_bit_for_bit(threads, dtype, nbatch, n, step, mean, seed):
+    # [n, B] with the batch axis contiguous: NumPy's sum over axis 0 adds rows in order to 0, as the kernel does
+    x = np.random.default_rng(seed).standard_normal((n * step, nbatch)).astype(dtype)[::step]
+    if x.size:
+        x[0, 0] = -0.0 if n == 1 else x[0, 0]
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.batched_colsum(x, 1, mean)
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = x.mean(axis=0) if mean else x.sum(axis=0)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert np.signbit(got).tolist() == np.signbit(want).tolist()
+
+
+def test_batched_colsum_wants_the_batch_axis_contiguous():
+    with pytest.raises(ValueError, match="unit stride"):
+        _core.batched_colsum(np.zeros((4, 6)), 0)
+    with pytest.raises(TypeError, match="float32/float64"):
+        _core.batched_colsum(np.zeros((4, 6), dtype=int), 1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
 @settings(max_examples=150, deadline=None)
 @given(
     dtype=st.sampled_from([np.float32, np.float64]),

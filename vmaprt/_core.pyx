@@ -15,7 +15,7 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, NAN, cos, exp, fabs, isfinite, log, sin, sqrt, tanh
-from scipy.linalg.cython_blas cimport cgemm, dgemm, dgemv, sgemm, zgemm
+from scipy.linalg.cython_blas cimport cgemm, dgemm, sgemm, zgemm
 
 ctypedef float complex floatcomplex
 ctypedef double complex doublecomplex
@@ -501,16 +501,84 @@ cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
             out[z] = <floating>_reduce1(op, n, x + z * xb, xk, ddof)
 
 
+cdef inline void _colsum_block(Py_ssize_t z0, Py_ssize_t z1, Py_ssize_t n, const floating* x,
+                               Py_ssize_t xk, bint mean, floating* out) noexcept nogil:
+    """out[z] = sum_k x[z + k * xk] for z in [z0, z1), a row of the batch at a time,
+    starting from 0 as NumPy does (a sum of -0.0 is 0.0)"""
+    cdef Py_ssize_t z, k = 0
+    cdef const floating* r0
+    cdef const floating* r1
+    cdef const floating* r2
+    cdef const floating* r3
+    for z in range(z0, z1):
+        out[z] = 0
+    while k + 4 <= n:  # four rows per pass over out, added in order
+        r0 = x + k * xk; r1 = r0 + xk; r2 = r1 + xk; r3 = r2 + xk
+        for z in range(z0, z1):
+            out[z] = (((out[z] + r0[z]) + r1[z]) + r2[z]) + r3[z]
+        k += 4
+    while k < n:
+        r0 = x + k * xk
+        for z in range(z0, z1):
+            out[z] += r0[z]
+        k += 1
+    if mean:
+        for z in range(z0, z1):
+            out[z] = out[z] / n
+
+
+cdef enum:
+    COL_BLOCK = 512  # examples per block: 4 KB of float64 sums stay in L1 while rows stream past
+
+
+cdef void colsum_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssize_t xk, bint mean,
+                        floating* out, int nthreads) noexcept nogil:
+    """out[z] = sum_k x[z + k * xk] (/ n for the mean), in blocks of the batch,
+    at least one block per thread"""
+    cdef Py_ssize_t b, width = min(<Py_ssize_t>COL_BLOCK, (nb + nthreads - 1) // nthreads)
+    cdef Py_ssize_t nblocks = (nb + width - 1) // width
+    if nthreads > 1:
+        for b in prange(nblocks, schedule="static", num_threads=nthreads):
+            _colsum_block(b * width, min((b + 1) * width, nb), n, x, xk, mean, out)
+    else:
+        for b in range(nblocks):
+            _colsum_block(b * width, min((b + 1) * width, nb), n, x, xk, mean, out)
+
+
+def batched_colsum(x, Py_ssize_t bdim, bint mean=False):
+    """``out[z] = sum(x[z])`` (or the mean) when the batch axis ``bdim`` of the 2-D
+    float32/float64 ``x`` has the unit stride: whole rows of the batch are added
+    in turn, SIMD across examples, in NumPy's order for a sum over axis 0, so
+    the result equals ``x.sum(axis=1 - bdim)`` bit for bit."""
+    if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"batched_colsum expects a 2-D float32/float64 array, got {type(x).__name__}")
+    cdef cnp.ndarray X = x
+    cdef Py_ssize_t sx[2]
+    cdef Py_ssize_t nb = X.shape[bdim], n = X.shape[1 - bdim]
+    if not _elem_strides(X, sx) or (sx[bdim] != 1 and X.size):
+        raise ValueError(f"batched_colsum expects the batch axis {bdim} to have the unit stride, got strides {x.strides}")
+    cdef Py_ssize_t xk = sx[1 - bdim]
+    cdef cnp.ndarray out = np.empty(nb, dtype=X.dtype)
+    cdef int nthreads = _threads_for(nb * n)
+    if X.dtype == np.float64:
+        with nogil:
+            colsum_kernel(nb, n, <const double*>cnp.PyArray_DATA(X), xk, mean, <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            colsum_kernel(nb, n, <const float*>cnp.PyArray_DATA(X), xk, mean, <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
 def reduce_wins(name, x, bdim):
     """Whether :func:`batched_reduce` should run this reduction: a float32/float64
     ndarray batch of vectors, with at least one element per example for the
     extrema (NumPy raises there), where benchmarks/ measured the kernel ahead.
 
     When the batch axis has the unit stride and the example's does not (mapping
-    over axis 1 of a C array), NumPy adds whole rows of the batch at once and
-    wins, except against a float64 sum or mean through BLAS (:data:`GEMV_MIN_N`).
-    Otherwise the kernel wins the sums, products and variances at every length,
-    and the extrema on short examples (:data:`REDUCE_MAX_N`)."""
+    over axis 1 of a C array), only sums and means run compiled, in
+    :func:`batched_colsum`; NumPy wins the rest.  Otherwise the kernel wins the
+    sums, products and variances at every length, and the extrema on short
+    examples (:data:`REDUCE_MAX_N`)."""
     if type(x) is not np.ndarray or x.ndim != 2 or name not in REDUCTIONS:
         return False
     if x.dtype != np.float64 and x.dtype != np.float32:
@@ -519,7 +587,7 @@ def reduce_wins(name, x, bdim):
     if n == 0 and name in ("max", "min", "argmax", "argmin"):
         return False
     if abs(x.strides[bdim]) == x.itemsize != abs(x.strides[1 - bdim]) and x.shape[bdim] > 1:
-        return name in ("sum", "mean") and x.dtype == np.float64 and n >= GEMV_MIN_N
+        return name in ("sum", "mean") and x.strides[bdim] > 0
     longest = REDUCE_MAX_N.get(name, 0)
     return longest is None or n <= longest
 
@@ -532,40 +600,6 @@ wins) on batches of 2 * 10**6 elements, examples of 8 to 10 000
 length; the extrema 0.4x on 8 elements, even at 64 and up to 3x slower on long
 rows, where NumPy's AVX2 max beats the kernel's SSE2.  NumPy's argmax/argmin
 is never slower."""
-
-
-GEMV_MIN_N = 64
-"""The shortest float64 example whose sum or mean goes to BLAS ``dgemv`` (a
-product with a vector of ones) when the batch axis has the unit stride: 0.2x
-NumPy from 64 elements on.  When the example's axis has it, BLAS needs
-:data:`GEMV_MIN_ROW` elements to beat the kernel (0.20x against 0.23x NumPy
-on rows of 1000, 0.34x against 0.25x on rows of 256; docs/performance.rst)."""
-
-GEMV_MIN_ROW = 1000
-
-
-cdef bint _gemv_sum(cnp.ndarray X, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t xb, Py_ssize_t xk,
-                    bint mean, cnp.ndarray out):
-    """out[z] = (1 or 1/n) * sum_k X[z * xb + k * xk] as one ``dgemv`` when X is
-    float64 and BLAS can read it as a column-major matrix; False (nothing
-    written) otherwise.  BLAS keeps its own threads: this is one call."""
-    if X.dtype != np.float64 or n < GEMV_MIN_N or nb < 2 or max(n, nb, xb, xk) >= 2**31:
-        return False
-    cdef char trans
-    cdef int m, cols, lda
-    if xk == 1 and xb >= n and n >= GEMV_MIN_ROW:  # examples are columns of an n x nb matrix: A^T @ ones
-        trans, m, cols, lda = b"T", n, nb, xb
-    elif xb == 1 and xk >= nb:  # examples are rows of an nb x n matrix: A @ ones
-        trans, m, cols, lda = b"N", nb, n, xk
-    else:
-        return False
-    cdef cnp.ndarray ones = np.ones(n)
-    cdef double alpha = 1.0 / n if mean else 1.0, beta = 0.0
-    cdef int one = 1
-    with nogil:
-        dgemv(&trans, &m, &cols, &alpha, <double*>cnp.PyArray_DATA(X), &lda,
-              <double*>cnp.PyArray_DATA(ones), &one, &beta, <double*>cnp.PyArray_DATA(out), &one)
-    return True
 
 
 def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
@@ -586,10 +620,10 @@ def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
     cdef Py_ssize_t nb = X.shape[bdim], n = X.shape[1 - bdim]
     if n == 0 and op in (R_MAX, R_MIN, R_ARGMAX, R_ARGMIN) and nb:
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+    if (op == R_SUM or op == R_MEAN) and sx[bdim] == 1 and sx[1 - bdim] != 1 and nb > 1:
+        return batched_colsum(X, bdim, op == R_MEAN)
     cdef bint arg = op == R_ARGMAX or op == R_ARGMIN
     cdef cnp.ndarray out = np.empty(nb, dtype=np.intp if arg else X.dtype)
-    if (op == R_SUM or op == R_MEAN) and _gemv_sum(X, nb, n, sx[bdim], sx[1 - bdim], op == R_MEAN, out):
-        return out
     cdef int nthreads = _threads_for(nb * n)
     cdef double dd = ddof
     cdef Py_ssize_t* iout = <Py_ssize_t*>cnp.PyArray_DATA(out) if arg else NULL

@@ -29,9 +29,9 @@ MIN_WORK = 1 << 19
 """Elements below which one thread does a call: waking a worker and faulting in
 a fresh output cost about what NumPy needs for this many elements of exp or
 sin.  Measured on 2 cores (docs/performance.rst), splitting pays from about
-2^19 elements for transcendental ufuncs and 2^21 for sums (``scale=4``);
-memory-bound arithmetic (add, multiply, maximum, ...) gains nothing from a
-second core sharing the memory bus, so it is never split."""
+2^19 elements for transcendental ufuncs, and from 1.5M (``scale=3``) for
+reductions and memory-bound arithmetic (add, multiply, maximum, ...), where
+the second core helps only once the arrays spill out of the cache."""
 
 _lock = threading.Lock()
 _pool = None

@@ -43,17 +43,16 @@ def _call(ufunc, args, bdims, **kwargs):
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
     batched = [b is not None for b in bdims]
-    if (
-        ufunc.signature is None
-        and ufunc not in _MEMORY_BOUND
-        and _parallel.worth_splitting(values, values[batched.index(True)].shape[bdim])
+    if ufunc.signature is None and _parallel.worth_splitting(
+        values, values[batched.index(True)].shape[bdim], scale=3 if ufunc in _MEMORY_BOUND else 1
     ):
         return _split_ufunc(ufunc, values, batched, bdim, kwargs), bdim
     return ufunc(*values, **kwargs), bdim
 
 
-# Ufuncs that do little per element, so a second core sharing the memory bus
-# does not speed them up (measured: docs/performance.rst); they run in one call.
+# Ufuncs that do little per element: a second core sharing the memory bus pays
+# off only on large batches (0.64-0.72x from 2M elements, 0.9-1.7x at 0.5M;
+# docs/performance.rst), so they split from three times the usual work.
 _MEMORY_BOUND = {
     np.add, np.subtract, np.multiply, np.negative, np.positive, np.absolute, np.fabs,
     np.maximum, np.minimum, np.fmax, np.fmin, np.square, np.conjugate, np.sign,
