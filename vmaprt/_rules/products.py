@@ -89,8 +89,8 @@ def _right_product(a, ab, na, b):
     """``a @ b`` per example for an unbatched ``[k]`` or ``[k, m]`` on the right: the
     product acts on ``a``'s last per-example axis only, so the whole batch is one
     BLAS call.  Returns ``(out, out_bdim)``."""
-    if na == 1:  # the batch may be a's last axis: contract the other one, BLAS reads either
-        return np.tensordot(a, b, ([1 - ab], [0])), 0
+    if na == 1:  # [B, k] @ b, with the batch axis first in a view: BLAS reads either order
+        return np.matmul(move_to_front(a, ab), b), 0
     if ab == ndim_of(a) - 1:
         a, ab = move_to_front(a, ab), 0
     return right_matmul(a, b), ab
