@@ -82,8 +82,10 @@ def get_num_threads():
 
 
 cdef inline int _threads_for(Py_ssize_t work) noexcept nogil:
-    # Waking a thread costs a few microseconds: below this much work one is enough.
-    if work < 32768:
+    # Waking a sleeping OpenMP thread (OMP_WAIT_POLICY=passive) took 15-20 us on
+    # the 2-core VMs: a second thread lost below 2**18 elements of a dot or sum
+    # (2.5x slower at 2**15, 1.2-1.3x at 2**18) and won from 2**19 (0.5-0.8x).
+    if work < 262144:
         return 1
     return _num_threads
 
