@@ -317,3 +317,50 @@ def test_elementwise_kernels_decline_what_they_do_not_take():
     assert _core.batched_unary("exp", np.ones((2, 3), int), 0) is None
     assert _core.batched_unary("exp", np.ones((4, 4))[:, ::2][::2].T, 0) is not None  # one stride per example
     assert _core.batched_unary("exp", np.ones((4, 6, 6))[:, ::2, :3], 0) is None
+
+
+# The SIMD exp ---------------------------------------------------------------------------------
+def _ulps(got, want):
+    return np.abs(got - want) / np.spacing(np.abs(want))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.sampled_from([(4096,), (64, 100), (300, 257), (3, 50, 40)]),
+    order=st.sampled_from(["C", "F"]),
+    scale=st.sampled_from([1e-300, 1.0, 30.0, 700.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_exp_flat_within_an_ulp_of_numpy(threads, shape, order, scale, seed):
+    x = np.asarray(np.random.default_rng(seed).uniform(-1, 1, shape) * scale, order=order)
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.exp_flat(x)
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    want = np.exp(x)
+    assert got.flags.f_contiguous if order == "F" else got.flags.c_contiguous
+    assert _ulps(got, want).max() <= 1
+
+
+def test_exp_flat_edges_and_refusals():
+    edges = np.tile([0.0, -0.0, 708.0, -708.0, 1e-310, np.log(2) / 2, -np.log(2) / 2, 1.0], 1000)
+    assert _ulps(_core.exp_flat(edges), np.exp(edges)).max() <= 1
+    big = np.zeros(5000)
+    for bad in (708.5, -745.0, np.nan, np.inf, -np.inf):  # NumPy's exp runs there, with its warnings
+        big[17] = bad
+        assert _core.exp_flat(big) is None
+    assert _core.exp_flat(np.zeros(100)) is None  # small: NumPy's call is as fast
+    assert _core.exp_flat(np.zeros(5000, np.float32)) is None  # NumPy's float32 exp is SIMD
+    assert _core.exp_flat(np.zeros((100, 100))[:, ::2]) is None  # not contiguous
+
+
+def test_vmap_exp_uses_the_kernel_and_keeps_numpys_warnings():
+    x = np.random.default_rng(0).standard_normal((200, 50))
+    got = vmaprt.vmap(np.exp)(x)
+    assert _ulps(got, np.stack([np.exp(r) for r in x])).max() <= 1
+    x[3, 4] = 800.0
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        got = vmaprt.vmap(np.exp)(x)
+    np.testing.assert_array_equal(got, np.exp(x))

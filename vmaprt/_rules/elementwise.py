@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from .. import _parallel
+from .. import _core, _parallel
 from .._batched import BatchedArray, register_ufunc_method, unbatched_target_error
 from .._registry import COMPOSITE, NoBatchRule, register_batch_rule
 from ._helpers import (
@@ -42,6 +42,10 @@ def _call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
+    if ufunc is np.exp and not kwargs:  # the compiled SIMD exp, where it takes the array
+        out = _core.exp_flat(values[0])
+        if out is not None:
+            return out, bdim
     batched = [b is not None for b in bdims]
     if ufunc.signature is None and _parallel.worth_splitting(
         values, values[batched.index(True)].shape[bdim], scale=3 if ufunc in _MEMORY_BOUND else 1
