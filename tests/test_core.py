@@ -319,48 +319,59 @@ def test_elementwise_kernels_decline_what_they_do_not_take():
     assert _core.batched_unary("exp", np.ones((4, 6, 6))[:, ::2, :3], 0) is None
 
 
-# The SIMD exp ---------------------------------------------------------------------------------
+# The SIMD exp and tanh (vmaprt/_simd.h) -------------------------------------------------------
 def _ulps(got, want):
     return np.abs(got - want) / np.spacing(np.abs(want))
 
 
+ULPS = {"exp": 1, "tanh": 3}
+
+
 @pytest.mark.parametrize("threads", [1, 2])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
+    name=st.sampled_from(["exp", "tanh"]),
     shape=st.sampled_from([(4096,), (64, 100), (300, 257), (3, 50, 40)]),
     order=st.sampled_from(["C", "F"]),
-    scale=st.sampled_from([1e-300, 1.0, 30.0, 700.0]),
+    scale=st.sampled_from([1e-300, 1e-5, 1.0, 30.0, 700.0]),
     seed=st.integers(0, 2**16),
 )
-def test_exp_flat_within_an_ulp_of_numpy(threads, shape, order, scale, seed):
+def test_unary_flat_within_a_few_ulps_of_numpy(threads, name, shape, order, scale, seed):
     x = np.asarray(np.random.default_rng(seed).uniform(-1, 1, shape) * scale, order=order)
     vmaprt.set_num_threads(threads)
     try:
-        got = _core.exp_flat(x)
+        got = _core.unary_flat(name, x)
     finally:
         vmaprt.set_num_threads(DEFAULT_THREADS)
-    want = np.exp(x)
+    want = getattr(np, name)(x)
     assert got.flags.f_contiguous if order == "F" else got.flags.c_contiguous
-    assert _ulps(got, want).max() <= 1
+    assert _ulps(got, want).max() <= ULPS[name]
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
 
-def test_exp_flat_edges_and_refusals():
+def test_unary_flat_edges_and_refusals():
     edges = np.tile([0.0, -0.0, 708.0, -708.0, 1e-310, np.log(2) / 2, -np.log(2) / 2, 1.0], 1000)
-    assert _ulps(_core.exp_flat(edges), np.exp(edges)).max() <= 1
+    assert _ulps(_core.unary_flat("exp", edges), np.exp(edges)).max() <= 1
     big = np.zeros(5000)
     for bad in (708.5, -745.0, np.nan, np.inf, -np.inf):  # NumPy's exp runs there, with its warnings
         big[17] = bad
-        assert _core.exp_flat(big) is None
-    assert _core.exp_flat(np.zeros(100)) is None  # small: NumPy's call is as fast
-    assert _core.exp_flat(np.zeros(5000, np.float32)) is None  # NumPy's float32 exp is SIMD
-    assert _core.exp_flat(np.zeros((100, 100))[:, ::2]) is None  # not contiguous
+        assert _core.unary_flat("exp", big) is None
+    ends = np.tile([0.0, -0.0, 19.9, -20.0, 20.1, -1e300, np.inf, -np.inf, np.nan, 0.3], 500)
+    got, want = _core.unary_flat("tanh", ends), np.tanh(ends)  # libm's beyond +-20 and for NaN
+    assert np.nanmax(_ulps(got, want)) <= 3 and np.isnan(got[8])
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert _core.unary_flat("exp", np.zeros(100)) is None  # small: NumPy's call is as fast
+    assert _core.unary_flat("exp", np.zeros(5000, np.float32)) is None  # NumPy's float32 exp is SIMD
+    assert _core.unary_flat("tanh", np.zeros((100, 100))[:, ::2]) is None  # not contiguous
 
 
-def test_vmap_exp_uses_the_kernel_and_keeps_numpys_warnings():
+def test_vmap_exp_and_tanh_use_the_kernel_and_keep_numpys_warnings():
     x = np.random.default_rng(0).standard_normal((200, 50))
-    got = vmaprt.vmap(np.exp)(x)
-    assert _ulps(got, np.stack([np.exp(r) for r in x])).max() <= 1
+    for f, u in ((np.exp, 1), (np.tanh, 3)):
+        got = vmaprt.vmap(f)(x)
+        assert _ulps(got, np.stack([f(r) for r in x])).max() <= u
     x[3, 4] = 800.0
     with pytest.warns(RuntimeWarning, match="overflow"):
         got = vmaprt.vmap(np.exp)(x)
-    np.testing.assert_array_equal(got, np.exp(x))
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(got, np.exp(x))

@@ -32,91 +32,12 @@ cdef extern from *:
     """
     int VMAPRT_DEBUG
 
-cdef extern from *:
-    """
-    #include <math.h>
-    #include <stdint.h>
-    #include <string.h>
-
-    #if defined(__GNUC__)
-    #define VMAPRT_INLINE static inline __attribute__((always_inline))
-    #else
-    #define VMAPRT_INLINE static inline
-    #endif
-
-    /* e^x for |x| <= 708, within an ulp, in plain arithmetic the compiler turns
-       into SIMD (libm's exp is one call per element).  x = n ln 2 + r with
-       n = round(x / ln 2), |r| <= ln 2 / 2; e^r by its Taylor series to r^13
-       (truncation below 1e-17); 2^n built in the exponent bits.  Adding 1.5 * 2^52
-       rounds x / ln 2 to an integer and leaves it in the low bits.  Always
-       inlined, so that each target below compiles its own vector copy. */
-    VMAPRT_INLINE double vmaprt_exp_core(double x) {
-        double t = x * 1.4426950408889634074 + 6755399441055744.0;
-        double n = t - 6755399441055744.0;
-        double r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
-        double p = 1.0 / 6227020800.0;
-        p = p * r + 1.0 / 479001600.0; p = p * r + 1.0 / 39916800.0;
-        p = p * r + 1.0 / 3628800.0; p = p * r + 1.0 / 362880.0;
-        p = p * r + 1.0 / 40320.0; p = p * r + 1.0 / 5040.0;
-        p = p * r + 1.0 / 720.0; p = p * r + 1.0 / 120.0;
-        p = p * r + 1.0 / 24.0; p = p * r + 1.0 / 6.0;
-        p = p * r + 0.5; p = p * r + 1.0; p = p * r + 1.0;
-        int64_t bits;
-        double scale;
-        memcpy(&bits, &t, 8);
-        bits = (bits - (int64_t)0x4338000000000000LL + 1023) << 52;
-        memcpy(&scale, &bits, 8);
-        return p * scale;
-    }
-
-    static void vmaprt_exp_block(const double* buf, double* out, Py_ssize_t m) {
-        for (Py_ssize_t i = 0; i < m; i++) out[i] = vmaprt_exp_core(buf[i]);
-    }
-
-    #if defined(__GNUC__) && defined(__x86_64__)
-    /* The same loop for AVX2 with FMA (4 doubles a step instead of SSE2's 2),
-       chosen at run time where the CPU has them: 1.7 ns an element, against 9
-       for libm's exp. */
-    __attribute__((target("avx2,fma")))
-    static void vmaprt_exp_block_avx2(const double* buf, double* out, Py_ssize_t m) {
-        for (Py_ssize_t i = 0; i < m; i++) out[i] = vmaprt_exp_core(buf[i]);
-    }
-    static int vmaprt_has_avx2(void) {
-        static int has = -1;
-        if (has < 0) has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        return has;
-    }
-    #else
-    #define vmaprt_exp_block_avx2 vmaprt_exp_block
-    static int vmaprt_has_avx2(void) { return 0; }
-    #endif
-
-    /* out[i] = e^(x[i * s] + shift) for i < n, in blocks of 256 copied to the stack
-       first (so out may alias x).  Returns 0 when every argument was within
-       [-708, 708]; else 1, with the others computed by libm's exp when use_libm
-       is set and left unspecified when it is not. */
-    static int vmaprt_exp_n(const double* x, Py_ssize_t s, double shift, double* out, Py_ssize_t n, int use_libm) {
-        double buf[256];
-        int bad = 0, avx2 = vmaprt_has_avx2();
-        for (Py_ssize_t i0 = 0; i0 < n; i0 += 256) {
-            Py_ssize_t m = n - i0 < 256 ? n - i0 : 256, i;
-            int b = 0;
-            for (i = 0; i < m; i++) buf[i] = x[(i0 + i) * s] + shift;
-            for (i = 0; i < m; i++) b |= !(fabs(buf[i]) <= 708.0);
-            if (avx2) vmaprt_exp_block_avx2(buf, out + i0, m);
-            else vmaprt_exp_block(buf, out + i0, m);
-            if (b) {
-                bad = 1;
-                if (use_libm)
-                    for (i = 0; i < m; i++)
-                        if (!(fabs(buf[i]) <= 708.0)) out[i0 + i] = exp(buf[i]);
-            }
-        }
-        return bad;
-    }
-    """
-    int _exp_n "vmaprt_exp_n"(const double* x, Py_ssize_t s, double shift, double* out, Py_ssize_t n,
-                              int use_libm) noexcept nogil
+cdef extern from "_simd.h":
+    enum:
+        VMAPRT_EXP
+        VMAPRT_TANH
+    int _unary_n "vmaprt_unary_n"(int op, const double* x, Py_ssize_t s, double shift, double* out,
+                                  Py_ssize_t n, int use_libm) noexcept nogil
 
 DEBUG_BUILD = bool(VMAPRT_DEBUG)
 """True when built with VMAPRT_DEBUG_BUILD=1 (Cython's bounds and None checks on, -O0)."""
@@ -743,7 +664,7 @@ cdef inline double _lse1(Py_ssize_t n, const floating* x, Py_ssize_t s) noexcept
     if floating is double:  # the SIMD exp, 256 at a time
         for k0 in range(0, n, 256):
             width = min(<Py_ssize_t>256, n - k0)
-            _exp_n(x + k0 * s, s, -m, buf, width, 1)
+            _unary_n(VMAPRT_EXP, x + k0 * s, s, -m, buf, width, 1)
             for k in range(width):
                 acc += buf[k]
     else:
@@ -771,7 +692,7 @@ cdef inline void _softmax1(Py_ssize_t n, const floating* x, Py_ssize_t s, floati
     cdef double m = _ext1(n, x, s, True), acc = 0, e
     cdef Py_ssize_t k
     if floating is double:  # the SIMD exp straight into y
-        _exp_n(x, s, -m, y, n, 1)
+        _unary_n(VMAPRT_EXP, x, s, -m, y, n, 1)
         for k in range(n):
             acc += y[k]
     else:
@@ -1046,43 +967,50 @@ cdef void unary_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
 
 
 cdef enum:
-    EXP_BLOCK = 8192  # elements per OpenMP task of exp_flat
+    FLAT_BLOCK = 8192  # elements per OpenMP task of unary_flat
+
+SIMD_UNARY = {"exp": VMAPRT_EXP, "tanh": VMAPRT_TANH}
 
 
-cdef int exp_kernel(const double* x, double* out, Py_ssize_t n, int nthreads) noexcept nogil:
-    """out[i] = e^x[i]; 1 if some |x[i]| > 708 or is NaN (out then unspecified)"""
-    cdef Py_ssize_t b, nblocks = (n + EXP_BLOCK - 1) // EXP_BLOCK
-    cdef int bad = 0
+cdef int flat_kernel(int op, const double* x, double* out, Py_ssize_t n, int nthreads) noexcept nogil:
+    """out[i] = op(x[i]) (vmaprt/_simd.h), through libm outside the SIMD domain
+    except for exp: 1 if exp met such an x[i] (out then unspecified)"""
+    cdef Py_ssize_t b, nblocks = (n + FLAT_BLOCK - 1) // FLAT_BLOCK
+    cdef int bad = 0, libm = op != VMAPRT_EXP
     if nthreads > 1:
         for b in prange(nblocks, schedule="static", num_threads=nthreads):
-            bad |= _exp_n(x + b * EXP_BLOCK, 1, 0.0, out + b * EXP_BLOCK, min(<Py_ssize_t>EXP_BLOCK, n - b * EXP_BLOCK), 0)
+            bad |= _unary_n(op, x + b * FLAT_BLOCK, 1, 0.0, out + b * FLAT_BLOCK,
+                            min(<Py_ssize_t>FLAT_BLOCK, n - b * FLAT_BLOCK), libm)
     else:
         for b in range(nblocks):
-            bad |= _exp_n(x + b * EXP_BLOCK, 1, 0.0, out + b * EXP_BLOCK, min(<Py_ssize_t>EXP_BLOCK, n - b * EXP_BLOCK), 0)
-    return bad
+            bad |= _unary_n(op, x + b * FLAT_BLOCK, 1, 0.0, out + b * FLAT_BLOCK,
+                            min(<Py_ssize_t>FLAT_BLOCK, n - b * FLAT_BLOCK), libm)
+    return bad and not libm
 
 
-EXP_MIN_SIZE = 4096
-"""The smallest float64 array :func:`exp_flat` takes: below it NumPy's call
-overhead is no longer what the kernel saves (docs/performance.rst)."""
+FLAT_MIN_SIZE = 4096
+"""The smallest array :func:`unary_flat` takes: below it NumPy's call overhead
+is no longer what the kernel saves (docs/performance.rst)."""
 
 
-def exp_flat(x):
-    """``np.exp(x)`` for a C- or F-contiguous float64 array, SIMD and over threads:
-    1.7-3.3 ns an element where NumPy's libm call takes 9 (docs/performance.rst).
-    The result has ``x``'s memory order.  None when ``x`` is not such an array or
-    holds a value outside [-708, 708] or a NaN, where NumPy's exp (and its
-    overflow and invalid-value warnings) should run instead."""
-    if type(x) is not np.ndarray or x.dtype != np.float64 or x.size < EXP_MIN_SIZE:
+def unary_flat(name, x):
+    """``np.exp(x)`` or ``np.tanh(x)`` (``name``) for a C- or F-contiguous float64
+    array, SIMD (vmaprt/_simd.h) and over threads: 1.3-1.7 ns an element for exp
+    where NumPy's libm call takes 9.  The result has ``x``'s memory order.  None
+    when ``x`` is not such an array, or (for exp) holds a value beyond +-708 or a
+    NaN, where NumPy's exp and its overflow warnings should run instead.  tanh
+    takes libm's value beyond +-20 (where it is +-1) and for NaN."""
+    if type(x) is not np.ndarray or x.dtype != np.float64 or x.size < FLAT_MIN_SIZE:
         return None
     if not (x.flags.c_contiguous or x.flags.f_contiguous):
         return None
+    cdef int op = SIMD_UNARY[name]
     cdef cnp.ndarray X = x
     cdef cnp.ndarray out = np.empty_like(x)
     cdef Py_ssize_t n = X.size
     cdef int nthreads = _threads_for(8 * n), bad
     with nogil:
-        bad = exp_kernel(<const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(out), n, nthreads)
+        bad = flat_kernel(op, <const double*>cnp.PyArray_DATA(X), <double*>cnp.PyArray_DATA(out), n, nthreads)
     return None if bad else out
 
 

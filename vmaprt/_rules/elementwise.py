@@ -42,8 +42,8 @@ def _call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
-    if ufunc is np.exp and not kwargs:  # the compiled SIMD exp, where it takes the array
-        out = _core.exp_flat(values[0])
+    if (ufunc is np.exp or ufunc is np.tanh) and not kwargs:  # compiled SIMD, where it takes the array
+        out = _core.unary_flat(ufunc.__name__, values[0])
         if out is not None:
             return out, bdim
     batched = [b is not None for b in bdims]
