@@ -36,6 +36,8 @@ cdef extern from "_simd.h":
     enum:
         VMAPRT_EXP
         VMAPRT_TANH
+        VMAPRT_SIN
+        VMAPRT_COS
     int _unary_n "vmaprt_unary_n"(int op, const double* x, Py_ssize_t s, double shift, double* out,
                                   Py_ssize_t n, int use_libm) noexcept nogil
 
@@ -969,14 +971,14 @@ cdef void unary_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
 cdef enum:
     FLAT_BLOCK = 8192  # elements per OpenMP task of unary_flat
 
-SIMD_UNARY = {"exp": VMAPRT_EXP, "tanh": VMAPRT_TANH}
+SIMD_UNARY = {"exp": VMAPRT_EXP, "tanh": VMAPRT_TANH, "sin": VMAPRT_SIN, "cos": VMAPRT_COS}
 
 
 cdef int flat_kernel(int op, const double* x, double* out, Py_ssize_t n, int nthreads) noexcept nogil:
-    """out[i] = op(x[i]) (vmaprt/_simd.h), through libm outside the SIMD domain
-    except for exp: 1 if exp met such an x[i] (out then unspecified)"""
+    """out[i] = op(x[i]) (vmaprt/_simd.h), through libm outside the SIMD domain;
+    1 if NumPy's call should run instead, for its warnings"""
     cdef Py_ssize_t b, nblocks = (n + FLAT_BLOCK - 1) // FLAT_BLOCK
-    cdef int bad = 0, libm = op != VMAPRT_EXP
+    cdef int bad = 0, libm = 1
     if nthreads > 1:
         for b in prange(nblocks, schedule="static", num_threads=nthreads):
             bad |= _unary_n(op, x + b * FLAT_BLOCK, 1, 0.0, out + b * FLAT_BLOCK,
@@ -985,7 +987,7 @@ cdef int flat_kernel(int op, const double* x, double* out, Py_ssize_t n, int nth
         for b in range(nblocks):
             bad |= _unary_n(op, x + b * FLAT_BLOCK, 1, 0.0, out + b * FLAT_BLOCK,
                             min(<Py_ssize_t>FLAT_BLOCK, n - b * FLAT_BLOCK), libm)
-    return bad and not libm
+    return bad
 
 
 FLAT_MIN_SIZE = 4096
@@ -994,12 +996,14 @@ is no longer what the kernel saves (docs/performance.rst)."""
 
 
 def unary_flat(name, x):
-    """``np.exp(x)`` or ``np.tanh(x)`` (``name``) for a C- or F-contiguous float64
-    array, SIMD (vmaprt/_simd.h) and over threads: 1.3-1.7 ns an element for exp
-    where NumPy's libm call takes 9.  The result has ``x``'s memory order.  None
-    when ``x`` is not such an array, or (for exp) holds a value beyond +-708 or a
-    NaN, where NumPy's exp and its overflow warnings should run instead.  tanh
-    takes libm's value beyond +-20 (where it is +-1) and for NaN."""
+    """``np.exp``, ``np.tanh``, ``np.sin`` or ``np.cos`` (``name``) of a C- or
+    F-contiguous float64 array, SIMD (vmaprt/_simd.h) and over threads: 1.3-2.8
+    ns an element where NumPy's libm calls take 9-15.  The result has ``x``'s
+    memory order.  None when ``x`` is not such an array, or holds values whose
+    NumPy result comes with a warning (exp beyond +-708 or of NaN, sin and cos
+    of inf or NaN): NumPy's function should run then.  Other arguments outside
+    the SIMD domain (tanh beyond +-20, sin and cos beyond +-1e5) take libm's
+    value."""
     if type(x) is not np.ndarray or x.dtype != np.float64 or x.size < FLAT_MIN_SIZE:
         return None
     if not (x.flags.c_contiguous or x.flags.f_contiguous):

@@ -20,7 +20,7 @@
 #define VMAPRT_INLINE static inline
 #endif
 
-enum { VMAPRT_EXP = 0, VMAPRT_TANH = 1 };
+enum { VMAPRT_EXP = 0, VMAPRT_TANH = 1, VMAPRT_SIN = 2, VMAPRT_COS = 3 };
 
 /* 2^n for the integer-valued n held in t = n + 1.5 * 2^52, through the exponent bits. */
 VMAPRT_INLINE double vmaprt_pow2(double t) {
@@ -78,9 +78,52 @@ VMAPRT_INLINE double vmaprt_tanh_core(double x) {
     return copysign(em1 / (em1 + 2.0), x);
 }
 
+/* sin x for q = 0, cos x for q = 1, with |x| <= 1e5.  x = n pi/2 + r, |r| <= pi/4,
+ * pi/2 in three parts of 33 bits and a tail (n times each part is exact for
+ * n < 2^20, so r keeps its digits near the zeros of sin and cos);
+ * quadrant n + q picks the series of sin r or cos r (to r^17 and r^18) and the
+ * sign, through bit masks the compiler vectorizes. */
+VMAPRT_INLINE double vmaprt_sincos_core(double x, int64_t q) {
+    const double shift = 6755399441055744.0;
+    double t = x * 6.36619772367581382433e-01 + shift;
+    double n = t - shift;
+    double r = (((x - n * 1.57079632673412561417e+00) - n * 6.07710050630396597660e-11)
+                - n * 2.02226624871116645580e-21) - n * 8.47842766036889956997e-32;
+    double z = r * r, sp, cp, v;
+    int64_t bits;
+    uint64_t sb, cb, vb, odd;
+    sp = 1.0 / 355687428096000.0;
+    sp = sp * z - 1.0 / 1307674368000.0;
+    sp = sp * z + 1.0 / 6227020800.0;
+    sp = sp * z - 1.0 / 39916800.0;
+    sp = sp * z + 1.0 / 362880.0;
+    sp = sp * z - 1.0 / 5040.0;
+    sp = sp * z + 1.0 / 120.0;
+    sp = sp * z - 1.0 / 6.0;
+    sp = r + r * z * sp;
+    cp = -1.0 / 6402373705728000.0;
+    cp = cp * z + 1.0 / 20922789888000.0;
+    cp = cp * z - 1.0 / 87178291200.0;
+    cp = cp * z + 1.0 / 479001600.0;
+    cp = cp * z - 1.0 / 3628800.0;
+    cp = cp * z + 1.0 / 40320.0;
+    cp = cp * z - 1.0 / 720.0;
+    cp = cp * z + 1.0 / 24.0;
+    cp = cp * z - 0.5;
+    cp = 1.0 + z * cp;
+    memcpy(&bits, &t, 8);
+    bits = bits - (int64_t)0x4338000000000000LL + q;  /* the quadrant, mod 4 in its low bits */
+    memcpy(&sb, &sp, 8);
+    memcpy(&cb, &cp, 8);
+    odd = (uint64_t)0 - (uint64_t)(bits & 1);
+    vb = ((sb & ~odd) | (cb & odd)) ^ ((uint64_t)(bits & 2) << 62);
+    memcpy(&v, &vb, 8);
+    return v;
+}
+
 /* Whether v is in the domain of op's core. */
 VMAPRT_INLINE int vmaprt_in_domain(int op, double v) {
-    return fabs(v) <= (op == VMAPRT_EXP ? 708.0 : 20.0);
+    return fabs(v) <= (op == VMAPRT_EXP ? 708.0 : op == VMAPRT_TANH ? 20.0 : 1e5);
 }
 
 #define VMAPRT_BLOCK(NAME, ATTR)                                                   \
@@ -88,8 +131,12 @@ VMAPRT_INLINE int vmaprt_in_domain(int op, double v) {
         Py_ssize_t i;                                                               \
         if (op == VMAPRT_EXP)                                                       \
             for (i = 0; i < m; i++) out[i] = vmaprt_exp_core(buf[i]);              \
-        else                                                                        \
+        else if (op == VMAPRT_TANH)                                                 \
             for (i = 0; i < m; i++) out[i] = vmaprt_tanh_core(buf[i]);             \
+        else if (op == VMAPRT_SIN)                                                  \
+            for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 0);        \
+        else                                                                        \
+            for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 1);        \
     }
 
 VMAPRT_BLOCK(vmaprt_block_base, )
@@ -106,14 +153,20 @@ static int vmaprt_has_avx2(void) {
 static int vmaprt_has_avx2(void) { return 0; }
 #endif
 
+/* The value libm gives, for arguments outside the SIMD domain. */
+static double vmaprt_libm(int op, double v) {
+    return op == VMAPRT_EXP ? exp(v) : op == VMAPRT_TANH ? tanh(v) : op == VMAPRT_SIN ? sin(v) : cos(v);
+}
+
 /* out[i] = op(x[i * s] + shift) for i < n, in blocks of 256 copied to the stack
- * first (so out may alias x).  Returns 0 when every argument was in op's domain;
- * else 1, with those computed by libm when use_libm is set and left unspecified
- * when it is not. */
+ * first (so out may alias x); arguments outside the SIMD domain through libm when
+ * use_libm is set (else out is unspecified there).  Returns 1 when NumPy's own
+ * call should run instead, to keep its floating-point warnings: an exp outside
+ * [-708, 708] or of NaN, a sin or cos of inf or NaN; else 0. */
 static int vmaprt_unary_n(int op, const double* x, Py_ssize_t s, double shift, double* out,
                           Py_ssize_t n, int use_libm) {
     double buf[256];
-    int bad = 0, avx2 = vmaprt_has_avx2();
+    int numpy = 0, avx2 = vmaprt_has_avx2();
     Py_ssize_t i0, i, m;
     for (i0 = 0; i0 < n; i0 += 256) {
         int b = 0;
@@ -126,14 +179,15 @@ static int vmaprt_unary_n(int op, const double* x, Py_ssize_t s, double shift, d
         if (avx2) vmaprt_block_avx2(op, buf, out + i0, m);
         else vmaprt_block_base(op, buf, out + i0, m);
         if (b) {
-            bad = 1;
-            if (use_libm)
-                for (i = 0; i < m; i++)
-                    if (!vmaprt_in_domain(op, buf[i]))
-                        out[i0 + i] = op == VMAPRT_EXP ? exp(buf[i]) : tanh(buf[i]);
+            for (i = 0; i < m; i++) {
+                if (vmaprt_in_domain(op, buf[i])) continue;
+                if (use_libm) out[i0 + i] = vmaprt_libm(op, buf[i]);
+                if (op == VMAPRT_EXP || (op != VMAPRT_TANH && !(fabs(buf[i]) <= 1.7976931348623157e308)))
+                    numpy = 1;
+            }
         }
     }
-    return bad;
+    return numpy;
 }
 
 #endif

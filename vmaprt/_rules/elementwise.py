@@ -42,7 +42,7 @@ def _call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         raise NoBatchRule("axes=/axis= of a gufunc")
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
-    if (ufunc is np.exp or ufunc is np.tanh) and not kwargs:  # compiled SIMD, where it takes the array
+    if ufunc.__name__ in _core.SIMD_UNARY and not kwargs:  # compiled SIMD, where it takes the array
         out = _core.unary_flat(ufunc.__name__, values[0])
         if out is not None:
             return out, bdim
