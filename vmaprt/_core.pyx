@@ -535,7 +535,7 @@ cdef inline void _colsum_block(Py_ssize_t z0, Py_ssize_t z1, Py_ssize_t n, const
         k += 1
     if mean:
         for z in range(z0, z1):
-            out[z] = out[z] / n
+            out[z] = out[z] / n if n else NAN
 
 
 cdef enum:
