@@ -37,6 +37,12 @@ def exercise():
     _core.batched_softmax(x.T, 1)
     _core.batched_binary("maximum", x, 0, y[0], None)
     _core.batched_unary("tanh", x[::-1], 0)
+    big = rng.standard_normal((5, 1000))  # the SIMD unary kernels take 4096 elements or more
+    big[0, :3] = [40.0, np.nan, -1e6]  # the libm fix-up path of a block
+    for name in _core.SIMD_UNARY:
+        _core.unary_flat(name, big), _core.unary_flat(name, np.asfortranarray(big[:, :900]))
+    _core.batched_logsumexp(big, 0), _core.batched_softmax(big[:, ::-1], 0)
+    _core.batched_colsum(big, 1), _core.batched_colsum(big[::2], 1, True)
     gen = vmaprt.random.default_rng(1)
     gen.normal(size=(4, 5)), gen.integers(0, 10, size=9), gen.poisson(3.0, size=5)
     gen.binomial(50, 0.3, size=4), gen.gamma(2.0, size=4), gen.permutation(7)
