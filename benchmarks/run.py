@@ -262,6 +262,7 @@ def machine_info(modules):
         "numpy": np.__version__, "vmaprt": vmaprt.__version__, "vmaprt_file": vmaprt.__file__,
         "vmaprt_threads": vmaprt.get_num_threads(),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+        "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
         "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
@@ -427,7 +428,7 @@ def main(argv=None):
               f"jax {info['jax']} (x64)" if "jax" in info else None]
     print(f"numpy {np.__version__}, " + "".join(f"{e}, " for e in extras if e)
           + f"{info['cores_available']} cores, vmaprt threads {info['vmaprt_threads']}, "
-          f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}, "
+          f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}, GOMP_SPINCOUNT={info['GOMP_SPINCOUNT']}, "
           + (f"other processes busy on {info['others_load_mean']:.1f} cores on average, "
              if info["others_load_mean"] is not None else "")
           + f"total {info['seconds']:.0f} s")
