@@ -372,6 +372,7 @@ def test_unary_flat_edges_and_refusals():
         for bad in (np.inf, np.nan):
             assert _core.unary_flat(name, np.append(near, bad)) is None
     assert _core.unary_flat("exp", np.zeros(100)) is None  # small: NumPy's call is as fast
+    assert _core.unary_flat("exp", np.zeros(_core.FLAT_MIN_SIZE)) is not None
     assert _core.unary_flat("exp", np.zeros(5000, np.float32)) is None  # NumPy's float32 exp is SIMD
     assert _core.unary_flat("tanh", np.zeros((100, 100))[:, ::2]) is None  # not contiguous
 

@@ -990,14 +990,15 @@ cdef int flat_kernel(int op, const double* x, double* out, Py_ssize_t n, int nth
     return bad
 
 
-FLAT_MIN_SIZE = 4096
-"""The smallest array :func:`unary_flat` takes: below it NumPy's call overhead
-is no longer what the kernel saves (docs/performance.rst)."""
+FLAT_MIN_SIZE = 256
+"""The smallest array :func:`unary_flat` takes.  Against NumPy on one thread
+(docs/performance.rst): 0.36-0.81x at 256 elements, 0.31-0.49x at 1024,
+0.18-0.37x from 16384; below 256 the two calls cost about the same."""
 
 
 def unary_flat(name, x):
     """``np.exp``, ``np.tanh``, ``np.sin`` or ``np.cos`` (``name``) of a C- or
-    F-contiguous float64 array, SIMD (vmaprt/_simd.h) and over threads: 1.3-2.8
+    F-contiguous float64 array of at least :data:`FLAT_MIN_SIZE` elements, SIMD (vmaprt/_simd.h) and over threads: 1.3-2.8
     ns an element where NumPy's libm calls take 9-15.  The result has ``x``'s
     memory order.  None when ``x`` is not such an array, or holds values whose
     NumPy result comes with a warning (exp beyond +-708 or of NaN, sin and cos
