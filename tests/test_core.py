@@ -320,12 +320,12 @@ def test_elementwise_kernels_decline_what_they_do_not_take():
     assert _core.batched_unary("exp", np.ones((4, 6, 6))[:, ::2, :3], 0) is None
 
 
-# The SIMD exp, tanh, sin and cos (vmaprt/_simd.h) -------------------------------------------------------
+# The SIMD exp, log, tanh, sin and cos (vmaprt/_simd.h) -------------------------------------------------------
 def _ulps(got, want):
     return np.abs(got - want) / np.spacing(np.abs(want))
 
 
-ULPS = {"exp": 1, "tanh": 3, "sin": 2, "cos": 2}
+ULPS = {"exp": 1, "log": 2, "tanh": 3, "sin": 2, "cos": 2}
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -339,6 +339,8 @@ ULPS = {"exp": 1, "tanh": 3, "sin": 2, "cos": 2}
 )
 def test_unary_flat_within_a_few_ulps_of_numpy(threads, name, shape, order, scale, seed):
     x = np.asarray(np.random.default_rng(seed).uniform(-1, 1, shape) * scale, order=order)
+    if name == "log":
+        x = np.abs(x) + 1e-300
     vmaprt.set_num_threads(threads)
     try:
         got = _core.unary_flat(name, x)
@@ -364,6 +366,11 @@ def test_unary_flat_edges_and_refusals():
     got, want = _core.unary_flat("tanh", ends), np.tanh(ends)  # libm's beyond +-20 and for NaN
     assert np.nanmax(_ulps(got, want)) <= 3 and np.isnan(got[8])
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    logs = np.concatenate([[1.0, 2.0, 0.5, 1e-310, 5e-324, np.inf, 1.7e308], np.linspace(0.9, 1.1, 400)])
+    got, want = _core.unary_flat("log", logs), np.log(logs)  # libm's for subnormals and inf
+    assert np.nanmax(_ulps(got[np.isfinite(want)], want[np.isfinite(want)])) <= 2 and got[5] == np.inf
+    for bad in (0.0, -0.0, -1.0, np.nan):  # NumPy's log runs there, with its warnings
+        assert _core.unary_flat("log", np.append(logs, bad)) is None
     k = np.arange(1.0, 60000.0)  # near the zeros of sin and cos
     near = np.concatenate([k * np.pi, k * np.pi / 2, [1e5, -1e5, 1e6, -3e7]])
     for name in ("sin", "cos"):  # libm's beyond +-1e5; NumPy's, with its warning, for inf and NaN
@@ -379,9 +386,10 @@ def test_unary_flat_edges_and_refusals():
 
 def test_vmap_simd_ufuncs_match_the_loop_and_keep_numpys_warnings():
     x = np.random.default_rng(0).standard_normal((200, 50))
-    for f, u in ((np.exp, 1), (np.tanh, 3), (np.sin, 2), (np.cos, 2)):
-        got = vmaprt.vmap(f)(x)
-        assert _ulps(got, np.stack([f(r) for r in x])).max() <= u
+    for f, u in ((np.exp, 1), (np.tanh, 3), (np.sin, 2), (np.cos, 2), (np.log, 2)):
+        x_f = np.abs(x) if f is np.log else x
+        got = vmaprt.vmap(f)(x_f)
+        assert _ulps(got, np.stack([f(r) for r in x_f])).max() <= u
     x[3, 4] = 800.0
     with pytest.warns(RuntimeWarning, match="overflow"):
         got = vmaprt.vmap(np.exp)(x)

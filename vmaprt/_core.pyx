@@ -38,6 +38,7 @@ cdef extern from "_simd.h":
         VMAPRT_TANH
         VMAPRT_SIN
         VMAPRT_COS
+        VMAPRT_LOG
     int _unary_n "vmaprt_unary_n"(int op, const double* x, Py_ssize_t s, double shift, double* out,
                                   Py_ssize_t n, int use_libm) noexcept nogil
 
@@ -971,7 +972,7 @@ cdef void unary_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
 cdef enum:
     FLAT_BLOCK = 8192  # elements per OpenMP task of unary_flat
 
-SIMD_UNARY = {"exp": VMAPRT_EXP, "tanh": VMAPRT_TANH, "sin": VMAPRT_SIN, "cos": VMAPRT_COS}
+SIMD_UNARY = {"exp": VMAPRT_EXP, "log": VMAPRT_LOG, "tanh": VMAPRT_TANH, "sin": VMAPRT_SIN, "cos": VMAPRT_COS}
 
 
 cdef int flat_kernel(int op, const double* x, double* out, Py_ssize_t n, int nthreads) noexcept nogil:

@@ -1,6 +1,6 @@
 /* Elementwise float64 math in plain arithmetic that the compiler turns into SIMD.
  *
- * libm's exp, tanh, sin and cos are one call per element (9-15 ns here); NumPy
+ * libm's exp, log, tanh, sin and cos are one call per element (9-15 ns here); NumPy
  * uses them for float64 on CPUs without AVX-512.  The functions below are written as
  * straight-line arithmetic on one double, always inlined into a loop over a
  * block, and that loop is compiled twice: for the baseline (SSE2) and for AVX2
@@ -20,7 +20,7 @@
 #define VMAPRT_INLINE static inline
 #endif
 
-enum { VMAPRT_EXP = 0, VMAPRT_TANH = 1, VMAPRT_SIN = 2, VMAPRT_COS = 3 };
+enum { VMAPRT_EXP = 0, VMAPRT_TANH = 1, VMAPRT_SIN = 2, VMAPRT_COS = 3, VMAPRT_LOG = 4 };
 
 /* 2^n for the integer-valued n held in t = n + 1.5 * 2^52, through the exponent bits. */
 VMAPRT_INLINE double vmaprt_pow2(double t) {
@@ -121,8 +121,39 @@ VMAPRT_INLINE double vmaprt_sincos_core(double x, int64_t q) {
     return v;
 }
 
+/* log x for a normal positive finite x: x = 2^k m with m in [sqrt(1/2), sqrt(2)),
+ * log m = 2 atanh(s) = 2 (s + s^3/3 + ... + s^23/23), s = (m - 1) / (m + 1),
+ * |s| <= 0.1716.  k and m come from the bits with 64-bit shifts and adds only
+ * (AVX2 has neither arithmetic 64-bit shifts nor int64 -> double conversion). */
+VMAPRT_INLINE double vmaprt_log_core(double x) {
+    uint64_t ix, u, iz, tb;
+    double m, kd, s, z, p;
+    memcpy(&ix, &x, 8);
+    u = ix - 0x3fe6a09e667f3bcdULL + 0x4000000000000000ULL;  /* (k + 1024) in the top bits */
+    iz = ix - (u & 0xfff0000000000000ULL) + 0x4000000000000000ULL;  /* m = x / 2^k */
+    memcpy(&m, &iz, 8);
+    tb = (u >> 52) - 1024 + 0x4338000000000000ULL;  /* k + 1.5 * 2^52 */
+    memcpy(&kd, &tb, 8);
+    kd -= 6755399441055744.0;
+    s = (m - 1.0) / (m + 1.0);
+    z = s * s;
+    p = 1.0 / 23.0;
+    p = p * z + 1.0 / 21.0;
+    p = p * z + 1.0 / 19.0;
+    p = p * z + 1.0 / 17.0;
+    p = p * z + 1.0 / 15.0;
+    p = p * z + 1.0 / 13.0;
+    p = p * z + 1.0 / 11.0;
+    p = p * z + 1.0 / 9.0;
+    p = p * z + 1.0 / 7.0;
+    p = p * z + 1.0 / 5.0;
+    p = p * z + 1.0 / 3.0;
+    return kd * 6.93147180369123816490e-01 + ((2.0 * s + 2.0 * s * z * p) + kd * 1.90821492927058770002e-10);
+}
+
 /* Whether v is in the domain of op's core. */
 VMAPRT_INLINE int vmaprt_in_domain(int op, double v) {
+    if (op == VMAPRT_LOG) return v >= 2.2250738585072014e-308 && v <= 1.7976931348623157e308;
     return fabs(v) <= (op == VMAPRT_EXP ? 708.0 : op == VMAPRT_TANH ? 20.0 : 1e5);
 }
 
@@ -135,6 +166,8 @@ VMAPRT_INLINE int vmaprt_in_domain(int op, double v) {
             for (i = 0; i < m; i++) out[i] = vmaprt_tanh_core(buf[i]);             \
         else if (op == VMAPRT_SIN)                                                  \
             for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 0);        \
+        else if (op == VMAPRT_LOG)                                                  \
+            for (i = 0; i < m; i++) out[i] = vmaprt_log_core(buf[i]);              \
         else                                                                        \
             for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 1);        \
     }
@@ -155,14 +188,16 @@ static int vmaprt_has_avx2(void) { return 0; }
 
 /* The value libm gives, for arguments outside the SIMD domain. */
 static double vmaprt_libm(int op, double v) {
-    return op == VMAPRT_EXP ? exp(v) : op == VMAPRT_TANH ? tanh(v) : op == VMAPRT_SIN ? sin(v) : cos(v);
+    return op == VMAPRT_EXP ? exp(v) : op == VMAPRT_TANH ? tanh(v) : op == VMAPRT_SIN ? sin(v)
+         : op == VMAPRT_COS ? cos(v) : log(v);
 }
 
 /* out[i] = op(x[i * s] + shift) for i < n, in blocks of 256 copied to the stack
  * first (so out may alias x); arguments outside the SIMD domain through libm when
  * use_libm is set (else out is unspecified there).  Returns 1 when NumPy's own
  * call should run instead, to keep its floating-point warnings: an exp outside
- * [-708, 708] or of NaN, a sin or cos of inf or NaN; else 0. */
+ * [-708, 708] or of NaN, a sin or cos of inf or NaN, a log of x <= 0 or NaN;
+ * else 0. */
 static int vmaprt_unary_n(int op, const double* x, Py_ssize_t s, double shift, double* out,
                           Py_ssize_t n, int use_libm) {
     double buf[256];
@@ -182,7 +217,8 @@ static int vmaprt_unary_n(int op, const double* x, Py_ssize_t s, double shift, d
             for (i = 0; i < m; i++) {
                 if (vmaprt_in_domain(op, buf[i])) continue;
                 if (use_libm) out[i0 + i] = vmaprt_libm(op, buf[i]);
-                if (op == VMAPRT_EXP || (op != VMAPRT_TANH && !(fabs(buf[i]) <= 1.7976931348623157e308)))
+                if (op == VMAPRT_EXP || (op == VMAPRT_LOG && !(buf[i] > 0.0))
+                    || ((op == VMAPRT_SIN || op == VMAPRT_COS) && !(fabs(buf[i]) <= 1.7976931348623157e308)))
                     numpy = 1;
             }
         }
