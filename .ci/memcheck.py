@@ -43,6 +43,7 @@ def exercise():
         _core.unary_flat(name, big), _core.unary_flat(name, np.asfortranarray(big[:, :900]))
     _core.batched_logsumexp(big, 0), _core.batched_softmax(big[:, ::-1], 0)
     _core.batched_colsum(big, 1), _core.batched_colsum(big[::2], 1, True)
+    _core.batched_reduce("max", big[:, :997], 0), _core.batched_reduce("min", big, 0)  # AVX2 rows, with a tail
     gen = vmaprt.random.default_rng(1)
     gen.normal(size=(4, 5)), gen.integers(0, 10, size=9), gen.poisson(3.0, size=5)
     gen.binomial(50, 0.3, size=4), gen.gamma(2.0, size=4), gen.permutation(7)

@@ -41,6 +41,11 @@ cdef extern from "_simd.h":
         VMAPRT_LOG
     int _unary_n "vmaprt_unary_n"(int op, const double* x, Py_ssize_t s, double shift, double* out,
                                   Py_ssize_t n, int use_libm) noexcept nogil
+    int _has_avx2 "vmaprt_has_avx2"() noexcept nogil
+    double _rowext_avx2 "vmaprt_rowext_avx2"(const double* x, Py_ssize_t n, int largest) noexcept nogil
+
+HAS_AVX2 = bool(_has_avx2())
+"""Whether this CPU runs the AVX2 copies of the kernels (vmaprt/_simd.h)."""
 
 DEBUG_BUILD = bool(VMAPRT_DEBUG)
 """True when built with VMAPRT_DEBUG_BUILD=1 (Cython's bounds and None checks on, -O0)."""
@@ -505,6 +510,13 @@ cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
         else:
             for z in range(nb):
                 iout[z] = _argext1(n, x + z * xb, xk, op == R_ARGMAX)
+    elif floating is double and (op == R_MAX or op == R_MIN) and xk == 1 and _has_avx2():
+        if nthreads > 1:
+            for z in prange(nb, schedule="static", num_threads=nthreads):
+                out[z] = _rowext_avx2(x + z * xb, n, op == R_MAX)
+        else:
+            for z in range(nb):
+                out[z] = _rowext_avx2(x + z * xb, n, op == R_MAX)
     elif nthreads > 1:
         for z in prange(nb, schedule="static", num_threads=nthreads):
             out[z] = <floating>_reduce1(op, n, x + z * xb, xk, ddof)
@@ -590,7 +602,8 @@ def reduce_wins(name, x, bdim):
     over axis 1 of a C array), only sums and means run compiled, in
     :func:`batched_colsum`; NumPy wins the rest.  Otherwise the kernel wins the
     sums, products and variances at every length, and the extrema on short
-    examples (:data:`REDUCE_MAX_N`)."""
+    examples (:data:`REDUCE_MAX_N`), or at every length on contiguous float64
+    rows where the CPU has AVX2."""
     if type(x) is not np.ndarray or x.ndim != 2 or name not in REDUCTIONS:
         return False
     if x.dtype != np.float64 and x.dtype != np.float32:
@@ -600,6 +613,8 @@ def reduce_wins(name, x, bdim):
         return False
     if abs(x.strides[bdim]) == x.itemsize != abs(x.strides[1 - bdim]) and x.shape[bdim] > 1:
         return name in ("sum", "mean") and x.strides[bdim] > 0
+    if name in ("max", "min") and HAS_AVX2 and x.dtype == np.float64 and x.strides[1 - bdim] == x.itemsize:
+        return True  # the AVX2 kernel: 0.15-0.8x NumPy at every length (vmaprt/_simd.h)
     longest = REDUCE_MAX_N.get(name, 0)
     return longest is None or n <= longest
 

@@ -13,6 +13,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #if defined(__GNUC__)
 #define VMAPRT_INLINE static inline __attribute__((always_inline))
@@ -181,9 +184,46 @@ static int vmaprt_has_avx2(void) {
     if (has < 0) has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return has;
 }
+
+/* The largest (smallest) of x[0..n), n >= 1, NaN if there is one, as NumPy's max
+ * (min): four-wide max/min over two registers, NaNs tracked on the side (the
+ * compiler does not vectorize a NaN-propagating max from plain C). */
+__attribute__((target("avx2")))
+static double vmaprt_rowext_avx2(const double* x, Py_ssize_t n, int largest) {
+    __m256d m0 = _mm256_set1_pd(x[0]), m1 = m0, bad = _mm256_setzero_pd(), a, b;
+    double lanes[8], r = x[0];
+    Py_ssize_t k = 0;
+    int nan, j;
+    if (largest)
+        for (; k + 8 <= n; k += 8) {
+            a = _mm256_loadu_pd(x + k);
+            b = _mm256_loadu_pd(x + k + 4);
+            m0 = _mm256_max_pd(m0, a);
+            m1 = _mm256_max_pd(m1, b);
+            bad = _mm256_or_pd(bad, _mm256_cmp_pd(a, b, _CMP_UNORD_Q));
+        }
+    else
+        for (; k + 8 <= n; k += 8) {
+            a = _mm256_loadu_pd(x + k);
+            b = _mm256_loadu_pd(x + k + 4);
+            m0 = _mm256_min_pd(m0, a);
+            m1 = _mm256_min_pd(m1, b);
+            bad = _mm256_or_pd(bad, _mm256_cmp_pd(a, b, _CMP_UNORD_Q));
+        }
+    nan = _mm256_movemask_pd(bad) != 0;
+    _mm256_storeu_pd(lanes, m0);
+    _mm256_storeu_pd(lanes + 4, m1);
+    for (j = 0; j < 8; j++) r = largest ? (lanes[j] > r ? lanes[j] : r) : (lanes[j] < r ? lanes[j] : r);
+    for (; k < n; k++) {
+        nan |= x[k] != x[k];
+        r = largest ? (x[k] > r ? x[k] : r) : (x[k] < r ? x[k] : r);
+    }
+    return nan ? NAN : r;
+}
 #else
 #define vmaprt_block_avx2 vmaprt_block_base
 static int vmaprt_has_avx2(void) { return 0; }
+static double vmaprt_rowext_avx2(const double* x, Py_ssize_t n, int largest) { return NAN; }  /* never called */
 #endif
 
 /* The value libm gives, for arguments outside the SIMD domain. */
