@@ -37,7 +37,7 @@ def exercise():
     _core.batched_softmax(x.T, 1)
     _core.batched_binary("maximum", x, 0, y[0], None)
     _core.batched_unary("tanh", x[::-1], 0)
-    big = rng.standard_normal((5, 1000))  # the SIMD unary kernels take 4096 elements or more
+    big = rng.standard_normal((5, 1000))  # over FLAT_MIN_SIZE, and rows long enough for the AVX2 max
     big[0, :3] = [40.0, np.nan, -1e6]  # the libm fix-up path of a block
     for name in _core.SIMD_UNARY:
         _core.unary_flat(name, big), _core.unary_flat(name, np.asfortranarray(big[:, :900]))
