@@ -12,7 +12,7 @@ Adding a workload means adding one entry to ``WORKLOADS``.
 """
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -182,6 +182,15 @@ def _j_standardize_dot(j):
     return lambda x, w: ((x - x.mean()) / x.std()) @ w
 
 
+_SOFTMAX = Workload(
+    "row softmax", softmax, normal([(2_000, 1_000)], [(100, 1_000)]),
+    {"exp(x - max) / sum": softmax_rows, "in place": softmax_rows_inplace,
+     "scipy.special.softmax": lambda x: scipy.special.softmax(x, axis=1)},
+    torch=lambda t: (lambda r: t.softmax(r, dim=-1)),
+    jax=lambda j: j.nn.softmax,
+    shape=_shape((2_000, 1_000)),
+)
+
 WORKLOADS = [
     Workload(
         "dot", np.dot, normal([(100_000, 8)] * 2, [(1_000, 8)] * 2),
@@ -248,22 +257,10 @@ WORKLOADS = [
         {"x.max(1)": lambda x: x.max(axis=1)},
         torch=lambda t: t.amax, jax=lambda j: j.numpy.max, shape=_shape((2_000, 1_000)),
     ),
-    Workload(
-        "row softmax", softmax, normal([(2_000, 1_000)], [(100, 1_000)]),
-        {"exp(x - max) / sum": softmax_rows, "in place": softmax_rows_inplace,
-         "scipy.special.softmax": lambda x: scipy.special.softmax(x, axis=1)},
-        torch=lambda t: (lambda r: t.softmax(r, dim=-1)),
-        jax=lambda j: j.nn.softmax,
-        shape=_shape((2_000, 1_000)),
-    ),
-    *([Workload(  # the same rows, written with vmaprt's batch-aware SciPy (when it has one)
-        "row softmax, vmaprt.scipy", scipy_softmax, normal([(2_000, 1_000)], [(100, 1_000)]),
-        {"exp(x - max) / sum": softmax_rows, "in place": softmax_rows_inplace,
-         "scipy.special.softmax": lambda x: scipy.special.softmax(x, axis=1)},
-        torch=lambda t: (lambda r: t.softmax(r, dim=-1)),
-        jax=lambda j: j.nn.softmax,
-        shape=_shape((2_000, 1_000)),
-    )] if importlib.util.find_spec("vmaprt.scipy") else []),
+    _SOFTMAX,
+    # the same rows, written with vmaprt's batch-aware SciPy (when it has one)
+    *([replace(_SOFTMAX, name="row softmax, vmaprt.scipy", func=scipy_softmax)]
+      if importlib.util.find_spec("vmaprt.scipy") else []),
     Workload(
         "vmap(vmap(dot))", np.dot, normal([(100, 100, 16)] * 2, [(10, 10, 16)] * 2),
         {"einsum('ijk,ijk->ij')": lambda x, y: np.einsum("ijk,ijk->ij", x, y),

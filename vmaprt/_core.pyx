@@ -994,15 +994,15 @@ cdef int flat_kernel(int op, const double* x, double* out, Py_ssize_t n, int nth
     """out[i] = op(x[i]) (vmaprt/_simd.h), through libm outside the SIMD domain;
     1 if NumPy's call should run instead, for its warnings"""
     cdef Py_ssize_t b, nblocks = (n + FLAT_BLOCK - 1) // FLAT_BLOCK
-    cdef int bad = 0, libm = 1
+    cdef int bad = 0
     if nthreads > 1:
         for b in prange(nblocks, schedule="static", num_threads=nthreads):
             bad |= _unary_n(op, x + b * FLAT_BLOCK, 1, 0.0, out + b * FLAT_BLOCK,
-                            min(<Py_ssize_t>FLAT_BLOCK, n - b * FLAT_BLOCK), libm)
+                            min(<Py_ssize_t>FLAT_BLOCK, n - b * FLAT_BLOCK), 1)
     else:
         for b in range(nblocks):
             bad |= _unary_n(op, x + b * FLAT_BLOCK, 1, 0.0, out + b * FLAT_BLOCK,
-                            min(<Py_ssize_t>FLAT_BLOCK, n - b * FLAT_BLOCK), libm)
+                            min(<Py_ssize_t>FLAT_BLOCK, n - b * FLAT_BLOCK), 1)
     return bad
 
 
