@@ -43,6 +43,8 @@ cdef extern from "_simd.h":
                                   Py_ssize_t n, int use_libm) noexcept nogil
     int _has_avx2 "vmaprt_has_avx2"() noexcept nogil
     double _rowext_avx2 "vmaprt_rowext_avx2"(const double* x, Py_ssize_t n, int largest) noexcept nogil
+    void _rowsum4_avx2 "vmaprt_rowsum4_avx2"(const double* x, Py_ssize_t ld, Py_ssize_t n, double* out) noexcept nogil
+    double _dot_avx2 "vmaprt_dot_avx2"(const double* a, const double* b, Py_ssize_t n) noexcept nogil
 
 HAS_AVX2 = bool(_has_avx2())
 """Whether this CPU runs the AVX2 copies of the kernels (vmaprt/_simd.h)."""
@@ -149,7 +151,14 @@ cdef void dot_kernel(Py_ssize_t nbatch, Py_ssize_t n,
                      floating* out, int nthreads) noexcept nogil:
     """out[i] = sum_k a[i * a_b + k * a_k] * b[i * b_b + k * b_k]"""
     cdef Py_ssize_t i
-    if nthreads > 1:
+    if floating is double and a_k == 1 and b_k == 1 and n >= 16 and _has_avx2():
+        if nthreads > 1:
+            for i in prange(nbatch, schedule="static", num_threads=nthreads):
+                out[i] = _dot_avx2(a + i * a_b, b + i * b_b, n)
+        else:
+            for i in range(nbatch):
+                out[i] = _dot_avx2(a + i * a_b, b + i * b_b, n)
+    elif nthreads > 1:
         for i in prange(nbatch, schedule="static", num_threads=nthreads):
             out[i] = _dot1(n, a + i * a_b, a_k, b + i * b_b, b_k)
     else:
@@ -510,6 +519,8 @@ cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
         else:
             for z in range(nb):
                 iout[z] = _argext1(n, x + z * xb, xk, op == R_ARGMAX)
+    elif floating is double and (op == R_SUM or op == R_MEAN) and xk == 1 and nb >= 4 and _has_avx2():
+        _rowsums_avx2(nb, n, x, xb, op == R_MEAN, out, nthreads)
     elif floating is double and (op == R_MAX or op == R_MIN) and xk == 1 and _has_avx2():
         if nthreads > 1:
             for z in prange(nb, schedule="static", num_threads=nthreads):
@@ -523,6 +534,24 @@ cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
     else:
         for z in range(nb):
             out[z] = <floating>_reduce1(op, n, x + z * xb, xk, ddof)
+
+
+cdef void _rowsums_avx2(Py_ssize_t nb, Py_ssize_t n, const double* x, Py_ssize_t xb, bint mean,
+                        double* out, int nthreads) noexcept nogil:
+    """out[z] = sum (mean) of the contiguous row x[z * xb : z * xb + n], four rows
+    per AVX2 call; the last nb % 4 rows through _sum1"""
+    cdef Py_ssize_t g, z, full = nb - nb % 4
+    if nthreads > 1:
+        for g in prange(0, full, 4, schedule="static", num_threads=nthreads):
+            _rowsum4_avx2(x + g * xb, xb, n, out + g)
+    else:
+        for g in range(0, full, 4):
+            _rowsum4_avx2(x + g * xb, xb, n, out + g)
+    for z in range(full, nb):
+        out[z] = _sum1(n, x + z * xb, 1)
+    if mean:
+        for z in range(nb):
+            out[z] = out[z] / n if n else NAN
 
 
 cdef inline void _colsum_block(Py_ssize_t z0, Py_ssize_t z1, Py_ssize_t n, const floating* x,
