@@ -33,7 +33,7 @@ from . import random  # noqa: E402
 from . import tree  # noqa: E402
 from ._api import vmap  # noqa: E402
 from ._batched import BatchedArray, per_example  # noqa: E402
-from ._core import get_num_threads, set_num_threads  # noqa: E402
+from ._core import get_num_threads, set_cache_limit, set_num_threads  # noqa: E402
 from ._registry import PerformanceWarning, has_batch_rule, register_batch_rule  # noqa: E402
 
 __version__ = "0.1.0"
@@ -47,6 +47,7 @@ __all__ = [
     "per_example",
     "set_num_threads",
     "get_num_threads",
+    "set_cache_limit",
     "tree",
     "random",
 ]

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import optree
 
-from . import _levels
+from . import _core, _levels
 from . import tree as _tree
 from ._batched import BatchedArray
 
@@ -371,6 +371,10 @@ def _vmap_part(spec, args, kwargs, offset=0, total=None, rng_shared=None):
 
 
 def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
+    # Note [buffer cache]: while func runs, NumPy allocates array data through
+    # vmaprt/_cache.h, which hands batch-sized blocks freed by earlier steps (and
+    # earlier calls) out again instead of faulting in fresh pages.
+    allocator = _core.use_cache()
     level, token = _levels.push(size, spec.randomness, offset, total, rng_shared)
     try:
         batched = _create_batched_inputs(leaves, dims, treespec, level)
@@ -378,6 +382,7 @@ def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_s
         return _unwrap_batched(spec, out, level, size)
     finally:
         _levels.pop(level, token)
+        _core.restore_allocator(allocator)
 
 
 def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset=0, total=None, rng_shared=None):

@@ -90,7 +90,31 @@ def set_num_threads(n):
             f"vmap: set_num_threads expects a positive int, but got {n!r}; "
             f"use e.g. vmaprt.set_num_threads(2)"
         )
+    if _forked and n > 1:
+        raise RuntimeError(
+            f"vmap: set_num_threads({n!r}) in a process forked from a vmaprt process: "
+            f"OpenMP cannot start threads after fork(), so kernels here run on one "
+            f"thread; start worker processes with multiprocessing's 'spawn' or "
+            f"'forkserver' method to use threads in them"
+        )
     _num_threads = int(n)
+
+
+# Note [fork]
+#     libgomp's thread pool does not survive fork(): the child's first parallel
+#     loop waits forever for the parent's threads.  A forked child therefore runs
+#     every kernel on one thread (PyTorch does the same), and the buffer cache's
+#     lock is made anew there.
+cdef bint _forked = False
+
+
+def _after_fork_in_child():
+    global _num_threads, _forked
+    _forked = True
+    _num_threads = 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_num_threads():
@@ -1141,6 +1165,68 @@ def batched_unary(name, x, Py_ssize_t bdim):
         with nogil:
             unary_kernel(op, nb, n, <const float*>cnp.PyArray_DATA(X), xb, xk, <float*>cnp.PyArray_DATA(out), nthreads)
     return out
+
+
+# Memory for batch temporaries (vmaprt/_cache.h) ------------------------------------------
+cdef extern from "_cache.h":
+    object _cache_capsule "vmaprt_cache_capsule"(size_t limit)
+    void _cache_set_limit "vmaprt_cache_set_limit"(size_t limit) noexcept nogil
+    void _cache_stats "vmaprt_cache_stats"(size_t* out) noexcept nogil
+    void _cache_after_fork "vmaprt_cache_after_fork"() noexcept nogil
+
+cdef extern from "numpy/arrayobject.h":
+    object PyDataMem_SetHandler(object handler)
+
+
+def _default_cache_limit():
+    mb = os.environ.get("VMAPRT_CACHE_MB", "").strip()
+    if not mb:
+        return 256 << 20
+    try:
+        value = int(mb)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"vmaprt: VMAPRT_CACHE_MB must be a whole number of megabytes >= 0 "
+                         f"(0 turns the cache off), got {mb!r}")
+    return value << 20
+
+
+cdef size_t _cache_limit = _default_cache_limit()
+_CACHE = _cache_capsule(_cache_limit)
+os.register_at_fork(after_in_child=lambda: _cache_after_fork())  # Note [fork]
+
+
+def use_cache():
+    """Make the buffer cache NumPy's data allocator in the current context (a
+    vmapped function is running); returns what :func:`restore_allocator` takes."""
+    return PyDataMem_SetHandler(_CACHE) if _cache_limit else None
+
+
+def restore_allocator(previous):
+    """Undo :func:`use_cache`."""
+    if previous is not None:
+        PyDataMem_SetHandler(previous)
+
+
+def set_cache_limit(nbytes):
+    """Keep at most ``nbytes`` of freed batch-sized buffers for reuse inside
+    ``vmap`` (default 256 MiB, or ``VMAPRT_CACHE_MB``); 0 turns the cache off and
+    gives back what it holds.  Returns the previous limit."""
+    global _cache_limit
+    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
+        raise ValueError(f"set_cache_limit: expected a number of bytes >= 0 (0 turns the cache off), got {nbytes!r}")
+    previous = _cache_limit
+    _cache_limit = nbytes
+    _cache_set_limit(_cache_limit)
+    return previous
+
+
+def cache_info():
+    """``{'bytes', 'blocks', 'hits', 'misses', 'limit'}`` of the buffer cache."""
+    cdef size_t s[4]
+    _cache_stats(s)
+    return {"bytes": s[0], "blocks": s[1], "hits": s[2], "misses": s[3], "limit": _cache_limit}
 
 
 include "_philox.pxi"
