@@ -44,6 +44,14 @@ def exercise():
     _core.batched_logsumexp(big, 0), _core.batched_softmax(big[:, ::-1], 0)
     _core.batched_colsum(big, 1), _core.batched_colsum(big[::2], 1, True)
     _core.batched_reduce("max", big[:, :997], 0), _core.batched_reduce("min", big, 0)  # AVX2 rows, with a tail
+    _core.batched_reduce("sum", big[:, :997], 0), _core.batched_reduce("mean", big[::-1], 0)  # four rows per call + one
+    _core.batched_dot(big[:, 3:], 0, big[:, :997], 0)  # the AVX2 dot, with a tail
+    wide = rng.standard_normal((40, 1000))  # 320 KB temporaries: through the buffer cache (vmaprt/_cache.h)
+    for _ in range(3):
+        vmaprt.vmap(lambda r: np.sin(r) * np.exp(-r * r) + 0.5 * r)(wide)
+    previous = vmaprt.set_cache_limit(700_000)  # room for two blocks: the oldest go first
+    vmaprt.vmap(lambda r: (r - r.mean()) / r.std() + (r * 2 - 1) * (r + 3))(wide)
+    vmaprt.set_cache_limit(0), vmaprt.set_cache_limit(previous)
     gen = vmaprt.random.default_rng(1)
     gen.normal(size=(4, 5)), gen.integers(0, 10, size=9), gen.poisson(3.0, size=5)
     gen.binomial(50, 0.3, size=4), gen.gamma(2.0, size=4), gen.permutation(7)

@@ -1220,9 +1220,26 @@ def restore_allocator(previous):
 
 
 def set_cache_limit(nbytes):
-    """Keep at most ``nbytes`` of freed batch-sized buffers for reuse inside
-    ``vmap`` (default 256 MiB, or ``VMAPRT_CACHE_MB``); 0 turns the cache off and
-    gives back what it holds.  Returns the previous limit."""
+    """Keep at most ``nbytes`` of freed batch-sized buffers for reuse inside ``vmap``.
+
+    Parameters
+    ----------
+    nbytes : int
+        Bytes the cache may hold (default 256 MiB, or ``VMAPRT_CACHE_MB``
+        megabytes).  0 turns the cache off and gives back what it holds.
+
+    Returns
+    -------
+    int
+        The previous limit.
+
+    Examples
+    --------
+    >>> import vmaprt
+    >>> old = vmaprt.set_cache_limit(0)      # no cache: every temporary is fresh memory
+    >>> vmaprt.set_cache_limit(old)
+    0
+    """
     global _cache_limit
     if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
         raise ValueError(f"set_cache_limit: expected a number of bytes >= 0 (0 turns the cache off), got {nbytes!r}")
