@@ -1191,7 +1191,7 @@ cdef extern from "numpy/arrayobject.h":
 def _default_cache_limit():
     mb = os.environ.get("VMAPRT_CACHE_MB", "").strip()
     if not mb:
-        return 256 << 20
+        return 64 << 20
     try:
         value = int(mb)
     except ValueError:
@@ -1225,7 +1225,7 @@ def set_cache_limit(nbytes):
     Parameters
     ----------
     nbytes : int
-        Bytes the cache may hold (default 256 MiB, or ``VMAPRT_CACHE_MB``
+        Bytes the cache may hold (default 64 MiB, or ``VMAPRT_CACHE_MB``
         megabytes).  0 turns the cache off and gives back what it holds.
 
     Returns
