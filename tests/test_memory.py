@@ -99,13 +99,16 @@ def test_buffer_cache_is_numpys_allocator_only_inside_vmap():
             raise ZeroDivisionError("boom")
         return r
 
-    vmap(f)(np.ones((4, 3)))
-    assert seen == ["vmaprt_cache"] and _handler_name(np.empty(10)) == "default_allocator"
+    big = np.ones((4, _core.CACHE_INPUT_MIN // 32))  # 64 KiB
+    vmap(f)(big)
+    vmap(f)(big[:, :10])  # small inputs leave NumPy's allocator alone
+    assert seen == ["vmaprt_cache", "default_allocator"] and _handler_name(np.empty(10)) == "default_allocator"
     fail.append(True)
     with pytest.raises(ZeroDivisionError):
-        vmap(f)(np.ones((4, 3)))
+        vmap(f)(big)
     assert _handler_name(np.empty(10)) == "default_allocator"  # an exception leaves no allocator behind
-    assert _handler_name(vmap(lambda r: r * 2)(np.ones((4, 3)))) == "vmaprt_cache"
+    assert _handler_name(vmap(lambda r: r * 2)(big)) == "vmaprt_cache"
+    assert _handler_name(vmap(vmap(lambda v: v * 2))(big)) == "vmaprt_cache"  # set by the outer level
 
 
 def test_set_cache_limit_zero_turns_the_cache_off_and_frees_it():

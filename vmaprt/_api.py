@@ -374,7 +374,7 @@ def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_s
     # Note [buffer cache]: while func runs, NumPy allocates array data through
     # vmaprt/_cache.h, which hands batch-sized blocks freed by earlier steps (and
     # earlier calls) out again instead of faulting in fresh pages.
-    allocator = _core.use_cache()
+    allocator = _core.use_cache(leaves)
     level, token = _levels.push(size, spec.randomness, offset, total, rng_shared)
     try:
         batched = _create_batched_inputs(leaves, dims, treespec, level)
@@ -382,7 +382,8 @@ def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_s
         return _unwrap_batched(spec, out, level, size)
     finally:
         _levels.pop(level, token)
-        _core.restore_allocator(allocator)
+        if allocator is not None:
+            _core.restore_allocator(allocator)
 
 
 def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset=0, total=None, rng_shared=None):
