@@ -28,7 +28,6 @@ Usage::
 
 import argparse
 import os
-import resource
 import sys
 import time
 
@@ -50,7 +49,9 @@ def model(v):                                    # [16] -> []: a small MLP for o
 
 
 def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: ru_maxrss would include the parent's resident size at fork()
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def best(f, repeat):

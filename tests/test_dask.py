@@ -246,9 +246,11 @@ def test_vmap_does_not_import_dask():
 
 # On the cluster: out of core, and a worker killed mid-computation -----------------------------
 def peak_rss():
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, this process's own high-water mark: ru_maxrss would also count the
+    # parent's resident size at fork() (Linux keeps it across exec), which made
+    # the workers of a large pytest process look as large as it.
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
 def test_batch_larger_than_worker_memory(cluster):
