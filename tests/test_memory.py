@@ -76,7 +76,15 @@ def _wave(r):
     return np.sin(r) * np.exp(-(r**2)) + 0.5 * r
 
 
-def test_buffer_cache_reuses_batch_sized_temporaries():
+@pytest.fixture
+def cache_on():
+    """The cache at its default size, whatever VMAPRT_CACHE_MB says for the run."""
+    previous = vmaprt.set_cache_limit(64 << 20)
+    yield
+    vmaprt.set_cache_limit(previous)
+
+
+def test_buffer_cache_reuses_batch_sized_temporaries(cache_on):
     x = np.random.default_rng(2).standard_normal((300, 1000))  # 2.4 MB per temporary
     f = vmap(_wave)
     want = np.stack([_wave(r) for r in x])
@@ -90,7 +98,7 @@ def test_buffer_cache_reuses_batch_sized_temporaries():
         np.testing.assert_allclose(g, want, rtol=1e-13, atol=1e-15)
 
 
-def test_buffer_cache_is_numpys_allocator_only_inside_vmap():
+def test_buffer_cache_is_numpys_allocator_only_inside_vmap(cache_on):
     seen, fail = [], []
 
     def f(r):
@@ -111,7 +119,7 @@ def test_buffer_cache_is_numpys_allocator_only_inside_vmap():
     assert _handler_name(vmap(vmap(lambda v: v * 2))(big)) == "vmaprt_cache"  # set by the outer level
 
 
-def test_set_cache_limit_zero_turns_the_cache_off_and_frees_it():
+def test_set_cache_limit_zero_turns_the_cache_off_and_frees_it(cache_on):
     x = np.ones((300, 1000))
     vmap(_wave)(x)
     previous = vmaprt.set_cache_limit(0)
@@ -127,7 +135,7 @@ def test_set_cache_limit_zero_turns_the_cache_off_and_frees_it():
     assert _core.cache_info()["limit"] == previous
 
 
-def test_buffer_cache_under_threads_gives_each_call_its_own_memory():
+def test_buffer_cache_under_threads_gives_each_call_its_own_memory(cache_on):
     rng = np.random.default_rng(3)
     xs = [rng.standard_normal((200, 500)) for _ in range(8)]
     want = [np.stack([_wave(r) for r in x]) for x in xs]
@@ -155,7 +163,7 @@ def test_cache_limit_from_the_environment():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
-def test_a_forked_child_runs_kernels_on_one_thread_and_keeps_the_cache():
+def test_a_forked_child_runs_kernels_on_one_thread_and_keeps_the_cache(cache_on):
     # Note [fork] in vmaprt/_core.pyx: OpenMP's threads do not survive fork()
     x = np.ones((300, 1000))
     vmap(_wave)(x)  # the parent's OpenMP threads and cache are in use
