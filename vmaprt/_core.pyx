@@ -112,9 +112,11 @@ def _after_fork_in_child():
     global _num_threads, _forked
     _forked = True
     _num_threads = 1
+    _cache_after_fork()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # (POSIX only; Windows has no fork)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_num_threads():
@@ -1204,7 +1206,6 @@ def _default_cache_limit():
 
 cdef size_t _cache_limit = _default_cache_limit()
 _CACHE = _cache_capsule(_cache_limit)
-os.register_at_fork(after_in_child=lambda: _cache_after_fork())  # Note [fork]
 
 
 CACHE_INPUT_MIN = 1 << 16
