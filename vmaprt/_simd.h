@@ -220,6 +220,7 @@ static double vmaprt_rowext_avx2(const double* x, Py_ssize_t n, int largest) {
     }
     return nan ? NAN : r;
 }
+
 /* The sum of the four lanes of v, pairwise. */
 __attribute__((target("avx2")))
 VMAPRT_INLINE double vmaprt_hsum_avx2(__m256d v) {
@@ -281,8 +282,8 @@ static double vmaprt_dot_avx2(const double* a, const double* b, Py_ssize_t n) {
 #define vmaprt_block_avx2 vmaprt_block_base
 static int vmaprt_has_avx2(void) { return 0; }
 static double vmaprt_rowext_avx2(const double* x, Py_ssize_t n, int largest) { return NAN; }  /* never called */
-static void vmaprt_rowsum4_avx2(const double* x, Py_ssize_t ld, Py_ssize_t n, double* out) {}
-static double vmaprt_dot_avx2(const double* a, const double* b, Py_ssize_t n) { return NAN; }
+static void vmaprt_rowsum4_avx2(const double* x, Py_ssize_t ld, Py_ssize_t n, double* out) {}  /* never called */
+static double vmaprt_dot_avx2(const double* a, const double* b, Py_ssize_t n) { return NAN; }    /* never called */
 #endif
 
 /* The value libm gives, for arguments outside the SIMD domain. */
