@@ -116,12 +116,21 @@ static PyObject* vmaprt_cache_capsule(size_t limit) {
     return PyCapsule_New(&vmaprt_cache_handler, "mem_handler", NULL);
 }
 
-/* Keeps at most `limit` bytes from now on (0: none), freeing the oldest blocks. */
-static void vmaprt_cache_set_limit(size_t limit) {
+/* Keeps at most `limit` bytes from now on (0: none), freeing the oldest blocks;
+ * returns the limit before. */
+static size_t vmaprt_cache_set_limit(size_t limit) {
+    size_t previous;
     PyThread_acquire_lock(vmaprt_cache.lock, WAIT_LOCK);
+    previous = vmaprt_cache.limit;
     vmaprt_cache.limit = limit;
     vmaprt_cache_make_room(0);
     PyThread_release_lock(vmaprt_cache.lock);
+    return previous;
+}
+
+/* The most bytes the cache keeps (0: it is off). */
+static size_t vmaprt_cache_limit(void) {
+    return vmaprt_cache.limit;
 }
 
 /* out = {bytes kept, blocks kept, hits, misses}. */

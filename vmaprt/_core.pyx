@@ -1078,14 +1078,15 @@ FLAT_MIN_SIZE = 256
 
 
 def unary_flat(name, x):
-    """``np.exp``, ``np.tanh``, ``np.sin`` or ``np.cos`` (``name``) of a C- or
-    F-contiguous float64 array of at least :data:`FLAT_MIN_SIZE` elements, SIMD (vmaprt/_simd.h) and over threads: 1.3-2.8
-    ns an element where NumPy's libm calls take 9-15.  The result has ``x``'s
-    memory order.  None when ``x`` is not such an array, or holds values whose
-    NumPy result comes with a warning (exp beyond +-708 or of NaN, sin and cos
-    of inf or NaN): NumPy's function should run then.  Other arguments outside
-    the SIMD domain (tanh beyond +-20, sin and cos beyond +-1e5) take libm's
-    value."""
+    """``np.exp``, ``np.log``, ``np.tanh``, ``np.sin`` or ``np.cos`` (``name``) of a
+    C- or F-contiguous float64 array of at least :data:`FLAT_MIN_SIZE` elements,
+    SIMD (vmaprt/_simd.h) and over threads: 1.3-2.8 ns an element where NumPy's
+    libm calls take 9-15.  The result has ``x``'s memory order.  None when ``x``
+    is not such an array, or holds values whose NumPy result comes with a
+    warning (exp beyond +-708 or of NaN, log of x <= 0 or NaN, sin and cos of
+    inf or NaN): NumPy's function should run then.  Other arguments outside the
+    SIMD domain (tanh beyond +-20, sin and cos beyond +-1e5, log of subnormals
+    and inf) take libm's value."""
     if type(x) is not np.ndarray or x.dtype != np.float64 or x.size < FLAT_MIN_SIZE:
         return None
     if not (x.flags.c_contiguous or x.flags.f_contiguous):
@@ -1182,7 +1183,8 @@ def batched_unary(name, x, Py_ssize_t bdim):
 # Memory for batch temporaries (vmaprt/_cache.h) ------------------------------------------
 cdef extern from "_cache.h":
     object _cache_capsule "vmaprt_cache_capsule"(size_t limit)
-    void _cache_set_limit "vmaprt_cache_set_limit"(size_t limit) noexcept nogil
+    size_t _cache_set_limit "vmaprt_cache_set_limit"(size_t limit) noexcept nogil
+    size_t _cache_limit "vmaprt_cache_limit"() noexcept nogil
     void _cache_stats "vmaprt_cache_stats"(size_t* out) noexcept nogil
     void _cache_after_fork "vmaprt_cache_after_fork"() noexcept nogil
 
@@ -1204,8 +1206,7 @@ def _default_cache_limit():
     return value << 20
 
 
-cdef size_t _cache_limit = _default_cache_limit()
-_CACHE = _cache_capsule(_cache_limit)
+_CACHE = _cache_capsule(_default_cache_limit())
 
 
 CACHE_INPUT_MIN = 1 << 16
@@ -1218,7 +1219,7 @@ def use_cache(leaves):
     """Make the buffer cache NumPy's data allocator in the current context while
     a vmapped function runs on ``leaves`` (its inputs), if one of them has at
     least ``CACHE_INPUT_MIN`` bytes; returns what :func:`restore_allocator` takes."""
-    if not _cache_limit:
+    if not _cache_limit():
         return None
     for leaf in leaves:
         if type(leaf) is np.ndarray and cnp.PyArray_NBYTES(<cnp.ndarray>leaf) >= CACHE_INPUT_MIN:
@@ -1227,9 +1228,8 @@ def use_cache(leaves):
 
 
 def restore_allocator(previous):
-    """Undo :func:`use_cache`."""
-    if previous is not None:
-        PyDataMem_SetHandler(previous)
+    """Undo :func:`use_cache`, given what it returned when that was not None."""
+    PyDataMem_SetHandler(previous)
 
 
 def set_cache_limit(nbytes):
@@ -1253,20 +1253,16 @@ def set_cache_limit(nbytes):
     >>> vmaprt.set_cache_limit(old)
     0
     """
-    global _cache_limit
     if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
         raise ValueError(f"set_cache_limit: expected a number of bytes >= 0 (0 turns the cache off), got {nbytes!r}")
-    previous = _cache_limit
-    _cache_limit = nbytes
-    _cache_set_limit(_cache_limit)
-    return previous
+    return _cache_set_limit(nbytes)
 
 
 def cache_info():
     """``{'bytes', 'blocks', 'hits', 'misses', 'limit'}`` of the buffer cache."""
     cdef size_t s[4]
     _cache_stats(s)
-    return {"bytes": s[0], "blocks": s[1], "hits": s[2], "misses": s[3], "limit": _cache_limit}
+    return {"bytes": s[0], "blocks": s[1], "hits": s[2], "misses": s[3], "limit": _cache_limit()}
 
 
 include "_philox.pxi"

@@ -89,7 +89,7 @@ def _right_product(a, ab, na, b):
     """``a @ b`` per example for an unbatched ``[k]`` or ``[k, m]`` on the right: the
     product acts on ``a``'s last per-example axis only, so the whole batch is one
     BLAS call.  Returns ``(out, out_bdim)``."""
-    if na == 1 and b.ndim == 1 and ab == 1 and ndim_of(a) == 2 and type(a) is np.ndarray:
+    if na == 1 and ab == 1 and b.ndim == 1 and type(a) is np.ndarray:  # (na == 1: a is [k, B])
         return np.matmul(b, a), 0  # [k, B]: b @ a is the vector-matrix product NumPy users write
     if na == 1:  # [B, k] @ b, with the batch axis first in a view: BLAS reads either order
         return np.matmul(move_to_front(a, ab), b), 0
