@@ -170,26 +170,6 @@ def test_batched_reduce_matches_numpy(threads, name, dtype, nbatch, n, kind, bdi
     np.testing.assert_allclose(got, want.astype(got.dtype), **tol(dtype), equal_nan=True)
 
 
-@pytest.mark.parametrize("bdim", [0, 1])
-@pytest.mark.parametrize("mean", [False, True])
-def test_large_float64_row_sums_are_x_at_ones_in_blas(monkeypatch, bdim, mean):
-    monkeypatch.setattr(_core, "ROWSUM_GEMV_MIN", 1)  # every size takes the BLAS path
-    rng = np.random.default_rng(0)
-    wide = rng.standard_normal((9, 40))
-    wide[1, 3], wide[2, 4], wide[3, 5:7] = np.nan, np.inf, (np.inf, -np.inf)
-    rows = wide[:, 3:30]  # a row stride (40) longer than the row (27)
-    x = rows if bdim == 0 else rows.T  # [27, 9] with the examples down the columns
-    vmaprt.set_num_threads(2)
-    try:
-        got = _core.batched_reduce("mean" if mean else "sum", x, bdim)
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
-    with np.errstate(invalid="ignore"):  # inf - inf
-        want = np.ascontiguousarray(rows) @ np.ones(27)
-    np.testing.assert_array_equal(got, want / 27 if mean else want)
-    assert np.isnan(got[1]) and got[2] == np.inf and np.isnan(got[3])
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 @settings(max_examples=100, deadline=None)
 @given(

@@ -15,7 +15,7 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport INFINITY, NAN, cos, exp, fabs, isfinite, log, sin, sqrt, tanh
-from scipy.linalg.cython_blas cimport cgemm, dgemm, dgemv, sgemm, zgemm
+from scipy.linalg.cython_blas cimport cgemm, dgemm, sgemm, zgemm
 
 ctypedef float complex floatcomplex
 ctypedef double complex doublecomplex
@@ -689,40 +689,12 @@ rows, where NumPy's AVX2 max beats the kernel's SSE2.  NumPy's argmax/argmin
 is never slower."""
 
 
-ROWSUM_GEMV_MIN = 400_000
-"""From how many elements sums and means of float64 rows (unit inner stride) go
-to BLAS ``dgemv`` as ``X @ ones``, the expression NumPy users write for speed.
-Measured through the benchmark's pauses between samples: dgemv 0.5-0.9x the
-kernel from 512 000 elements at rows of 8 to 10 000, 1.2x slower at 256 000.
-OpenBLAS's threads spin between calls, where ours sleep (OMP_WAIT_POLICY=passive)
-and a core woken after a pause takes ten or more calls to come back to speed;
-called back to back, the two are level."""
-
-
-cdef _rowsums_gemv(cnp.ndarray X, Py_ssize_t nb, Py_ssize_t n, Py_ssize_t sb, bint mean):
-    """``X @ ones`` through BLAS ``dgemv`` for float64 rows of unit stride, ``sb`` apart
-    (/ n for the mean).  ``out`` starts zeroed: OpenBLAS's ``beta = 0`` may scale
-    what is there, and 0 * NaN is NaN."""
-    cdef cnp.ndarray ones = np.ones(n), out = np.zeros(nb)
-    cdef char t = b'T'
-    cdef int m = <int>n, k = <int>nb, lda = <int>max(sb, n, 1), inc = 1
-    cdef double one = 1.0, zero = 0.0
-    with nogil:
-        dgemv(&t, &m, &k, &one, <double*>cnp.PyArray_DATA(X), &lda, <double*>cnp.PyArray_DATA(ones), &inc,
-              &zero, <double*>cnp.PyArray_DATA(out), &inc)
-    if mean:
-        out /= n
-    return out
-
-
 def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
     """``out[z] = name(x[z])`` over the one per-example axis of a batch of vectors.
 
     ``x`` is a float32/float64 ``[B, n]`` (or ``[n, B]`` with ``bdim=1``) array
     with any strides.  Sums accumulate in float64; variance is Welford's single
-    pass.  Sums and means of large float64 batches of contiguous rows are
-    ``X @ ones`` in BLAS when more than one thread is allowed
-    (:data:`ROWSUM_GEMV_MIN`).  Returns a ``[B]`` array of ``x``'s dtype (int64 for argmax/argmin).
+    pass.  Returns a ``[B]`` array of ``x``'s dtype (int64 for argmax/argmin).
     """
     cdef int op = REDUCTIONS[name]
     if type(x) is not np.ndarray or x.ndim != 2 or x.dtype not in (np.float32, np.float64):
@@ -737,9 +709,6 @@ def batched_reduce(name, x, Py_ssize_t bdim, ddof=0):
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
     if (op == R_SUM or op == R_MEAN) and sx[bdim] == 1 and sx[1 - bdim] != 1 and nb > 1:
         return batched_colsum(X, bdim, op == R_MEAN)
-    if (op == R_SUM or op == R_MEAN) and X.dtype == np.float64 and sx[1 - bdim] == 1 \
-            and sx[bdim] >= n and nb * n >= ROWSUM_GEMV_MIN and _num_threads > 1 and nb < 2**31 and n < 2**31:
-        return _rowsums_gemv(X, nb, n, sx[bdim], op == R_MEAN)
     cdef bint arg = op == R_ARGMAX or op == R_ARGMIN
     cdef cnp.ndarray out = np.empty(nb, dtype=np.intp if arg else X.dtype)
     cdef int nthreads = _threads_for(nb * n)
