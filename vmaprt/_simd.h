@@ -160,19 +160,37 @@ VMAPRT_INLINE int vmaprt_in_domain(int op, double v) {
     return fabs(v) <= (op == VMAPRT_EXP ? 708.0 : op == VMAPRT_TANH ? 20.0 : 1e5);
 }
 
-#define VMAPRT_BLOCK(NAME, ATTR)                                                   \
-    ATTR static void NAME(int op, const double* buf, double* out, Py_ssize_t m) {  \
-        Py_ssize_t i;                                                               \
-        if (op == VMAPRT_EXP)                                                       \
-            for (i = 0; i < m; i++) out[i] = vmaprt_exp_core(buf[i]);              \
-        else if (op == VMAPRT_TANH)                                                 \
-            for (i = 0; i < m; i++) out[i] = vmaprt_tanh_core(buf[i]);             \
-        else if (op == VMAPRT_SIN)                                                  \
-            for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 0);        \
-        else if (op == VMAPRT_LOG)                                                  \
-            for (i = 0; i < m; i++) out[i] = vmaprt_log_core(buf[i]);              \
-        else                                                                        \
-            for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 1);        \
+/* One block of vmaprt_unary_n: buf[i] = x[i * s] + shift, then out[i] = op(buf[i]),
+ * for i < m <= 256; returns whether some buf[i] is outside op's domain.  The copy
+ * and the check are in here so that they too get the AVX2 build. */
+#define VMAPRT_BLOCK(NAME, ATTR)                                                                  \
+    ATTR static int NAME(int op, const double* x, Py_ssize_t s, double shift, double* buf,        \
+                         double* out, Py_ssize_t m) {                                             \
+        Py_ssize_t i;                                                                              \
+        int bad = 0;                                                                               \
+        if (shift != 0.0)                                                                          \
+            for (i = 0; i < m; i++) buf[i] = x[i * s] + shift;                                     \
+        else if (s == 1)  /* (adding 0.0 would turn -0.0 into 0.0) */                              \
+            memcpy(buf, x, m * sizeof(double));                                                    \
+        else                                                                                       \
+            for (i = 0; i < m; i++) buf[i] = x[i * s];                                             \
+        if (op == VMAPRT_EXP) {                                                                    \
+            for (i = 0; i < m; i++) bad |= !vmaprt_in_domain(VMAPRT_EXP, buf[i]);                  \
+            for (i = 0; i < m; i++) out[i] = vmaprt_exp_core(buf[i]);                              \
+        } else if (op == VMAPRT_TANH) {                                                            \
+            for (i = 0; i < m; i++) bad |= !vmaprt_in_domain(VMAPRT_TANH, buf[i]);                 \
+            for (i = 0; i < m; i++) out[i] = vmaprt_tanh_core(buf[i]);                             \
+        } else if (op == VMAPRT_LOG) {                                                             \
+            for (i = 0; i < m; i++) bad |= !vmaprt_in_domain(VMAPRT_LOG, buf[i]);                  \
+            for (i = 0; i < m; i++) out[i] = vmaprt_log_core(buf[i]);                              \
+        } else {                                                                                   \
+            for (i = 0; i < m; i++) bad |= !vmaprt_in_domain(VMAPRT_SIN, buf[i]);                  \
+            if (op == VMAPRT_SIN)                                                                  \
+                for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 0);                    \
+            else                                                                                   \
+                for (i = 0; i < m; i++) out[i] = vmaprt_sincos_core(buf[i], 1);                    \
+        }                                                                                          \
+        return bad;                                                                                \
     }
 
 VMAPRT_BLOCK(vmaprt_block_base, )
@@ -304,15 +322,10 @@ static int vmaprt_unary_n(int op, const double* x, Py_ssize_t s, double shift, d
     int numpy = 0, avx2 = vmaprt_has_avx2();
     Py_ssize_t i0, i, m;
     for (i0 = 0; i0 < n; i0 += 256) {
-        int b = 0;
+        int b;
         m = n - i0 < 256 ? n - i0 : 256;
-        if (shift != 0.0)
-            for (i = 0; i < m; i++) buf[i] = x[(i0 + i) * s] + shift;
-        else  /* (adding 0.0 would turn -0.0 into 0.0) */
-            for (i = 0; i < m; i++) buf[i] = x[(i0 + i) * s];
-        for (i = 0; i < m; i++) b |= !vmaprt_in_domain(op, buf[i]);
-        if (avx2) vmaprt_block_avx2(op, buf, out + i0, m);
-        else vmaprt_block_base(op, buf, out + i0, m);
+        if (avx2) b = vmaprt_block_avx2(op, x + i0 * s, s, shift, buf, out + i0, m);
+        else b = vmaprt_block_base(op, x + i0 * s, s, shift, buf, out + i0, m);
         if (b) {
             for (i = 0; i < m; i++) {
                 if (vmaprt_in_domain(op, buf[i])) continue;
