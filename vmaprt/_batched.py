@@ -368,7 +368,7 @@ def _write_out(out, result, casting, name):
 
 # Functions ------------------------------------------------------------------------
 def _dispatch_function(func, args, kwargs):
-    level = level_of(kwargs.values(), level_of(args))
+    level = level_of(kwargs.values(), level_of(args)) if kwargs else level_of(args)
     entry = RULES.get(func)
     if entry is None:
         reason = REFUSED.get(func)

@@ -192,14 +192,23 @@ cdef void dot_kernel(Py_ssize_t nbatch, Py_ssize_t n,
             out[i] = _dot1(n, a + i * a_b, a_k, b + i * b_b, b_k)
 
 
-def _dot_operands(a, Py_ssize_t ab, b, Py_ssize_t bb):
-    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+cdef inline bint _dot_operands(a, Py_ssize_t ab, b, Py_ssize_t bb) noexcept:
+    """Two 2-D float32 or float64 ndarrays of one native-order dtype and one shape,
+    with batch axes ``ab``, ``bb`` in {0, 1} (checked on the C structs: this is
+    most of a tiny dot's kernel time)."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray or not (0 <= ab <= 1 and 0 <= bb <= 1):
         return False
-    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype:
+    cdef cnp.ndarray A = a, B = b
+    if cnp.PyArray_NDIM(A) != 2 or cnp.PyArray_NDIM(B) != 2:
         return False
-    if a.dtype != np.float64 and a.dtype != np.float32:
+    cdef int t = cnp.PyArray_TYPE(A)
+    if t != cnp.PyArray_TYPE(B) or (t != cnp.NPY_DOUBLE and t != cnp.NPY_FLOAT):
         return False
-    return a.shape[ab] == b.shape[bb] and a.shape[1 - ab] == b.shape[1 - bb]
+    if not (cnp.PyArray_ISNOTSWAPPED(A) and cnp.PyArray_ISNOTSWAPPED(B)):
+        return False
+    cdef cnp.npy_intp* da = cnp.PyArray_DIMS(A)
+    cdef cnp.npy_intp* db = cnp.PyArray_DIMS(B)
+    return da[ab] == db[bb] and da[1 - ab] == db[1 - bb]
 
 
 DOT_MAX_N = 64
@@ -217,8 +226,11 @@ def dot_wins(a, ab, b, bb):
     where the CPU has AVX2."""
     if ab is None or bb is None or not _dot_operands(a, ab, b, bb):
         return False
-    return a.shape[1 - ab] <= DOT_MAX_N or (
-        HAS_AVX2 and a.dtype == np.float64 and a.strides[1 - ab] == 8 and b.strides[1 - bb] == 8)
+    cdef cnp.ndarray A = a, B = b
+    cdef Py_ssize_t ka = 1 - <Py_ssize_t>ab, kb = 1 - <Py_ssize_t>bb
+    return cnp.PyArray_DIMS(A)[ka] <= DOT_MAX_N or (
+        HAS_AVX2 and cnp.PyArray_TYPE(A) == cnp.NPY_DOUBLE
+        and cnp.PyArray_STRIDES(A)[ka] == 8 and cnp.PyArray_STRIDES(B)[kb] == 8)
 
 
 def batched_dot(a, Py_ssize_t ab, b, Py_ssize_t bb):
@@ -240,8 +252,8 @@ def batched_dot(a, Py_ssize_t ab, b, Py_ssize_t bb):
         A, B = np.ascontiguousarray(A), np.ascontiguousarray(B)
         _elem_strides(A, sa)
         _elem_strides(B, sb)
-    cdef Py_ssize_t nbatch = A.shape[ab], n = A.shape[1 - ab]
-    cdef cnp.ndarray out = np.empty(nbatch, dtype=A.dtype)
+    cdef cnp.npy_intp nbatch = A.shape[ab], n = A.shape[1 - ab]
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &nbatch, cnp.PyArray_TYPE(A), 0)
     cdef int nthreads = _threads_for(nbatch * n)
     if A.dtype == np.float64:
         with nogil:
