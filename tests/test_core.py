@@ -402,3 +402,19 @@ def test_vmap_simd_ufuncs_match_the_loop_and_keep_numpys_warnings():
         got = vmaprt.vmap(np.sin)(x)
     with np.errstate(invalid="ignore"):
         np.testing.assert_array_equal(got, np.sin(x))
+
+
+def test_byte_swapped_operands_are_left_to_numpy():
+    # The kernels read native-order floats; a big-endian array must not reach them.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 40)).astype(">f8")
+    y = rng.standard_normal((300, 40)).astype(">f8")
+    assert not _core.dot_wins(x, 0, y, 0)
+    assert not _core.reduce_wins("sum", x, 0)
+    assert _core.batched_unary("exp", x, 0) is None
+    assert _core.batched_binary("add", x, 0, y, 0) is None
+    assert _core.unary_flat("exp", rng.standard_normal(1 << 20).astype(">f8")) is None
+    assert _core.matmul_path(x.reshape(300, 5, 8)[:, :4, :4], 0, x.reshape(300, 5, 8)[:, :4, :4], 0) is None
+    for f in [np.dot, np.add, lambda a, b: np.exp(a) * b, lambda a, b: a.sum() + b.max() + a.std()]:
+        got = vmaprt.vmap(f)(x, y)
+        np.testing.assert_allclose(got, np.stack([f(x[i], y[i]) for i in range(len(x))]), rtol=1e-12)
