@@ -312,6 +312,60 @@ def test_elementwise_kernels_match_numpy(threads, name, dtype, nbatch, shape, ki
     np.testing.assert_allclose(got, want, **tol(dtype))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from(sorted(_core.ROWSCALAR)),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    nbatch=st.sampled_from([0, 1, 3, 40_000]),
+    shape=st.sampled_from([(0,), (1,), (7,), (2, 3), (64,)]),
+    kind=st.sampled_from(["C", "reversed", "rows of a wider array", "broadcast"]),
+    v_kind=st.sampled_from(["C", "reversed", "stepped", "broadcast"]),
+    v_first=st.booleans(),
+    specials=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_row_scalar_kernel_is_numpy_bit_for_bit(threads, name, dtype, nbatch, shape, kind, v_kind, v_first, specials, seed):
+    # x [B, ...] with contiguous examples and any batch stride; v [B, 1, ..., 1]
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal((nbatch,) + shape).astype(dtype)
+    v0 = rng.standard_normal(nbatch).astype(dtype)
+    if specials and x0.size and nbatch:
+        x0.flat[rng.integers(0, x0.size, 3)] = [np.nan, np.inf, 0.0]
+        v0[rng.integers(0, nbatch)] = rng.choice([0.0, -0.0, np.inf, np.nan])
+    if kind == "C":
+        x = x0
+    elif kind == "reversed":
+        x = x0[::-1]
+    elif kind == "rows of a wider array":
+        x = np.concatenate([x0, x0], axis=-1)[..., : shape[-1]] if len(shape) == 1 else x0
+    else:
+        x = np.broadcast_to(x0[:1], x0.shape) if nbatch else x0
+    v = {"C": v0, "reversed": v0[::-1].copy()[::-1], "stepped": np.repeat(v0, 2)[::2],
+         "broadcast": np.broadcast_to(v0[:1], v0.shape) if nbatch else v0}[v_kind]
+    v = v.reshape((nbatch,) + (1,) * len(shape))
+    vmaprt.set_num_threads(threads)
+    try:
+        got = _core.batched_rowscalar(name, x, v, v_first)
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
+    with np.errstate(all="ignore"):
+        want = getattr(np, name)(v, x) if v_first else getattr(np, name)(x, v)
+    assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+
+
+def test_row_scalar_kernel_declines_what_it_does_not_take():
+    x, v = np.ones((4, 6)), np.ones((4, 1))
+    assert _core.batched_rowscalar("add", x, v) is not None
+    assert _core.batched_rowscalar("add", x.T.copy().T, v) is None  # examples not contiguous
+    assert _core.batched_rowscalar("add", x, np.ones((4, 6))) is None  # not one number per example
+    assert _core.batched_rowscalar("add", x, np.ones(4)) is None  # ranks differ
+    assert _core.batched_rowscalar("add", x, np.ones((4, 1), np.float32)) is None
+    assert _core.batched_rowscalar("add", x.astype(int), v.astype(int)) is None
+    assert _core.batched_rowscalar("add", x, np.ones((3, 1))) is None
+
+
 def test_elementwise_kernels_decline_what_they_do_not_take():
     assert _core.batched_binary("add", np.ones((2, 3)), 0, np.ones((2, 3), np.float32), 0) is None
     assert _core.batched_binary("add", np.ones((2, 3)), 0, np.ones((2, 4)), 0) is None

@@ -1176,6 +1176,85 @@ def batched_binary(name, x, xbdim, y, ybdim):
     return out
 
 
+cdef inline void _rowscalar1(int op, bint v_first, Py_ssize_t n, const floating* x, floating v,
+                             floating* out) noexcept nogil:
+    """out[k] = x[k] (op) v, or v (op) x[k]: one loop per operation, which the
+    compiler vectorizes (a switch per element, as in binary_kernel, it cannot)"""
+    cdef Py_ssize_t k
+    if op == E_ADD:
+        for k in range(n):
+            out[k] = x[k] + v
+    elif op == E_MUL:
+        for k in range(n):
+            out[k] = x[k] * v
+    elif op == E_SUB and not v_first:
+        for k in range(n):
+            out[k] = x[k] - v
+    elif op == E_SUB:
+        for k in range(n):
+            out[k] = v - x[k]
+    elif not v_first:
+        for k in range(n):
+            out[k] = x[k] / v
+    else:
+        for k in range(n):
+            out[k] = v / x[k]
+
+
+cdef void rowscalar_kernel(int op, bint v_first, Py_ssize_t nb, Py_ssize_t n, const floating* x,
+                           Py_ssize_t xb, const floating* v, Py_ssize_t vb, floating* out,
+                           int nthreads) noexcept nogil:
+    """out[z, k] = x[z * xb + k] (op) v[z * vb] (v first with v_first)"""
+    cdef Py_ssize_t z
+    if nthreads > 1:
+        for z in prange(nb, schedule="static", num_threads=nthreads):
+            _rowscalar1(op, v_first, n, x + z * xb, v[z * vb], out + z * n)
+    else:
+        for z in range(nb):
+            _rowscalar1(op, v_first, n, x + z * xb, v[z * vb], out + z * n)
+
+
+ROWSCALAR = {"add": E_ADD, "subtract": E_SUB, "multiply": E_MUL, "divide": E_DIV}
+
+
+def batched_rowscalar(name, x, v, bint v_first=False):
+    """``x (name) v`` (``v (name) x`` with ``v_first``) where ``x`` is a float32/float64
+    batch ``[B, ...]`` with the batch axis first and contiguous examples (any batch
+    stride), and ``v`` is ``[B, 1, ..., 1]`` of the same dtype: one number per
+    example, as in ``x - x.mean()`` or ``e / e.sum()`` under vmap.  NumPy runs this
+    as one short inner loop per example (575 us on [10000, 64] where a flat add
+    takes 200).  Results are NumPy's bit for bit (one IEEE operation per element).
+    Returns a C-contiguous array, or None when the operands are not such."""
+    cdef int t = _real_type(x), op = ROWSCALAR[name]
+    if t < 0 or t != _real_type(v):
+        return None
+    cdef cnp.ndarray X = x, V = v
+    cdef int nd = cnp.PyArray_NDIM(X), d
+    if nd < 2 or cnp.PyArray_NDIM(V) != nd or V.shape[0] != X.shape[0]:
+        return None
+    for d in range(1, nd):
+        if V.shape[d] != 1:
+            return None
+    rx = _rows_of(X, 0, X.dtype)
+    if rx is None or (rx[2] != 1 and X.size > X.shape[0]):
+        return None
+    cdef Py_ssize_t sv[32]
+    if not _elem_strides(V, sv):
+        return None
+    cdef Py_ssize_t nb = X.shape[0], n = X.size // nb if nb else 0, xb = rx[1]
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(X), t, 0)
+    cdef int nthreads = _threads_for(nb * n)
+    if t == cnp.NPY_DOUBLE:
+        with nogil:
+            rowscalar_kernel(op, v_first, nb, n, <const double*>cnp.PyArray_DATA(X), xb,
+                             <const double*>cnp.PyArray_DATA(V), sv[0], <double*>cnp.PyArray_DATA(out), nthreads)
+    else:
+        with nogil:
+            rowscalar_kernel(op, v_first, nb, n, <const float*>cnp.PyArray_DATA(X), xb,
+                             <const float*>cnp.PyArray_DATA(V), sv[0], <float*>cnp.PyArray_DATA(out), nthreads)
+    return out
+
+
 def batched_unary(name, x, Py_ssize_t bdim):
     """``out = name(x)`` for a float batch with flattenable examples; C-contiguous,
     batch first; None when the kernel does not take ``x``."""

@@ -46,6 +46,10 @@ def _call(ufunc, args, bdims, **kwargs):
         out = _core.unary_flat(_SIMD[ufunc], values[0])
         if out is not None:
             return out, bdim
+    if ufunc in _ROWSCALAR and not kwargs and bdim == 0 and bdims[0] is not None and bdims[1] is not None:
+        out = _row_scalar(_ROWSCALAR[ufunc], *values)
+        if out is not None:
+            return out, 0
     batched = [b is not None for b in bdims]
     if ufunc.signature is None and _parallel.worth_splitting(
         values, values[batched.index(True)].shape[bdim], scale=3 if ufunc in _MEMORY_BOUND else 1
@@ -56,6 +60,21 @@ def _call(ufunc, args, bdims, **kwargs):
 
 # Ufuncs with a compiled SIMD loop for float64 (vmaprt/_simd.h, _core.unary_flat).
 _SIMD = {np.exp: "exp", np.log: "log", np.tanh: "tanh", np.sin: "sin", np.cos: "cos"}
+
+# Arithmetic between a batch and one number per example (x - x.mean(), e / e.sum()):
+# the compiled kernel, 0.25-0.55x NumPy's one short loop per example on two threads.
+_ROWSCALAR = {np.add: "add", np.subtract: "subtract", np.multiply: "multiply", np.divide: "divide"}
+
+
+def _row_scalar(name, a, b):
+    """``_core.batched_rowscalar`` for whichever of ``a``, ``b`` holds one number per
+    example (both batch-first here); None when neither does or the kernel declines."""
+    if getattr(b, "size", None) == getattr(b, "shape", (None,))[0]:
+        return _core.batched_rowscalar(name, a, b)
+    if getattr(a, "size", None) == getattr(a, "shape", (None,))[0]:
+        return _core.batched_rowscalar(name, b, a, True)
+    return None
+
 
 # Ufuncs that do little per element: a second core sharing the memory bus pays
 # off only on large batches (0.64-0.72x from 2M elements, 0.9-1.7x at 0.5M;
