@@ -355,6 +355,16 @@ def test_row_scalar_kernel_is_numpy_bit_for_bit(threads, name, dtype, nbatch, sh
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_scalar_division_by_zero_gives_numpy_s_inf_and_nan(dtype):
+    # IEEE division in every build (the debug build's Cython division would raise)
+    x = np.array([[1.0, -1.0, 0.0, np.inf]] * 3, dtype=dtype)
+    v = np.array([[0.0], [-0.0], [np.nan]], dtype=dtype)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(_core.batched_rowscalar("divide", x, v), x / v)
+        np.testing.assert_array_equal(_core.batched_rowscalar("divide", x, v, True), v / x)
+
+
 def test_row_scalar_kernel_declines_what_it_does_not_take():
     x, v = np.ones((4, 6)), np.ones((4, 1))
     assert _core.batched_rowscalar("add", x, v) is not None

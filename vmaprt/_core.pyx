@@ -11,6 +11,7 @@ set once in ``setup.py`` (``VMAPRT_DEBUG_BUILD=1`` turns bounds checks on).
 
 import os
 
+cimport cython
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
@@ -1010,6 +1011,7 @@ UNARY = {"exp": U_EXP, "log": U_LOG, "sin": U_SIN, "cos": U_COS, "tanh": U_TANH,
          "sqrt": U_SQRT, "absolute": U_ABS}
 
 
+@cython.cdivision(True)  # (as _rowscalar1)
 cdef inline floating _binary1(int op, floating x, floating y) noexcept nogil:
     if op == E_ADD:
         return x + y
@@ -1176,6 +1178,7 @@ def batched_binary(name, x, xbdim, y, ybdim):
     return out
 
 
+@cython.cdivision(True)  # IEEE: x / 0 is inf or nan, as in NumPy, in the debug build too
 cdef inline void _rowscalar1(int op, bint v_first, Py_ssize_t n, const floating* x, floating v,
                              floating* out) noexcept nogil:
     """out[k] = x[k] (op) v, or v (op) x[k]: one loop per operation, which the
