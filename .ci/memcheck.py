@@ -37,6 +37,8 @@ def exercise():
     _core.batched_softmax(x.T, 1)
     _core.batched_binary("maximum", x, 0, y[0], None)
     _core.batched_unary("tanh", x[::-1], 0)
+    for name in _core.ROWSCALAR:  # one number per example: reversed batch, strided numbers, both orders
+        _core.batched_rowscalar(name, x[:4][::-1], y[::2, :1]), _core.batched_rowscalar(name, x, y[:, 3:4], True)
     big = rng.standard_normal((5, 1000))  # over FLAT_MIN_SIZE, and rows long enough for the AVX2 max
     big[0, :3] = [40.0, np.nan, -1e6]  # the libm fix-up path of a block
     for name in _core.SIMD_UNARY:

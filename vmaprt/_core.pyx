@@ -208,8 +208,9 @@ cdef void dot_kernel(Py_ssize_t nbatch, Py_ssize_t n,
 
 cdef inline bint _dot_operands(a, Py_ssize_t ab, b, Py_ssize_t bb) noexcept:
     """Two 2-D float32 or float64 ndarrays of one native-order dtype and one shape,
-    with batch axes ``ab``, ``bb`` in {0, 1} (checked on the C structs: this is
-    most of a tiny dot's kernel time)."""
+    with batch axes ``ab``, ``bb`` in {0, 1}.  Read from the C structs: done with
+    Python attributes and dtype comparisons, these checks took longer than a
+    tiny dot's kernel."""
     cdef int t = _real_type(a)
     if t < 0 or t != _real_type(b) or not (0 <= ab <= 1 and 0 <= bb <= 1):
         return False

@@ -67,11 +67,14 @@ _ROWSCALAR = {np.add: "add", np.subtract: "subtract", np.multiply: "multiply", n
 
 
 def _row_scalar(name, a, b):
-    """``_core.batched_rowscalar`` for whichever of ``a``, ``b`` holds one number per
-    example (both batch-first here); None when neither does or the kernel declines."""
-    if getattr(b, "size", None) == getattr(b, "shape", (None,))[0]:
+    """``_core.batched_rowscalar`` for whichever of the batch-first ndarrays ``a``,
+    ``b`` holds one number per example; None when neither does or the kernel
+    declines."""
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return None
+    if b.size == b.shape[0]:
         return _core.batched_rowscalar(name, a, b)
-    if getattr(a, "size", None) == getattr(a, "shape", (None,))[0]:
+    if a.size == a.shape[0]:
         return _core.batched_rowscalar(name, b, a, True)
     return None
 
