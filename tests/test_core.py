@@ -1,5 +1,6 @@
 """The compiled kernels against NumPy, over dtypes, layouts and strides (hypothesis)."""
 
+import math
 import warnings
 
 import numpy as np
@@ -482,3 +483,31 @@ def test_byte_swapped_operands_are_left_to_numpy():
     for f in [np.dot, np.add, lambda a, b: np.exp(a) * b, lambda a, b: a.sum() + b.max() + a.std()]:
         got = vmaprt.vmap(f)(x, y)
         np.testing.assert_allclose(got, np.stack([f(x[i], y[i]) for i in range(len(x))]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(9, 4, 3), (9, 2, 3, 5), (9, 0, 3), (9, 3, 0)])
+@pytest.mark.parametrize("axis", [None, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_of_larger_examples_run_as_rows_of_the_kernel(monkeypatch, shape, axis, keepdims):
+    # x.sum(axis=-1) of a [4, 3] example: the batch and the leading axes merge into rows
+    calls = []
+    real = _core.batched_reduce
+    monkeypatch.setattr(_core, "batched_reduce", lambda *a, **k: calls.append(a[1].shape) or real(*a, **k))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    for name in ["sum", "mean", "var", "std", "prod", "max"]:
+        f = lambda a: getattr(np, name)(a, axis=axis, keepdims=keepdims)  # noqa: E731
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                want = np.stack([f(e) for e in x])
+            except ValueError:  # the max of an empty axis
+                with pytest.raises(ValueError):
+                    vmaprt.vmap(f)(x)
+                continue
+            got = vmaprt.vmap(f)(x)
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, equal_nan=True)
+            np.testing.assert_allclose(vmaprt.vmap(f, in_dims=1)(np.moveaxis(x, 0, 1)), want, rtol=1e-12, atol=1e-14, equal_nan=True)
+    rows = math.prod(shape[:-1]) if axis == -1 else shape[0]
+    assert calls and all(c[0] == rows for c in calls)

@@ -194,10 +194,10 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
 
     def rule(args, bdims, axis=None, *rest, **kwargs):
         (x,), (bdim,) = args, bdims
-        if kernel and not rest and axis in (None, 0, -1) and _core.reduce_wins(kernel, x, bdim):
-            ddof = kwargs.get("ddof", 0)
-            if set(kwargs) <= {"ddof"} and isinstance(ddof, (int, float, np.integer, np.floating)):
-                return _core.batched_reduce(kernel, x, bdim, ddof), 0
+        if kernel and not rest:
+            out = _kernel_reduce(kernel, x, bdim, axis, kwargs)
+            if out is not None:
+                return out, 0
         if "where" in kwargs:
             x, bdim, kwargs["where"] = with_mask(x, bdim, kwargs["where"])
         x = move_to_front(x, bdim)
@@ -225,6 +225,41 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
         return func(x, shifted, *rest, **kwargs), 0
 
     register_batch_rule(func, rule, nargs=1, kw_operands=("where",) if masked else ())
+
+
+def _kernel_reduce(kernel, x, bdim, axis, kwargs):
+    """``_core.batched_reduce`` over the whole example or its last axis, where
+    ``_core.reduce_wins`` says it pays; None otherwise.  An example of several
+    axes is reduced as rows: its leading axes (and the batch) merge into one,
+    which must be possible without a copy.  NumPy reduces short last axes one
+    inner loop per row: on [20000, 16, 4], ``x.mean(axis=-1)`` took 10 ms."""
+    ddof, keepdims = kwargs.get("ddof", 0), kwargs.get("keepdims", False)
+    if not set(kwargs) <= {"ddof", "keepdims"} or type(keepdims) is not bool:
+        return None
+    if type(x) is not np.ndarray or not isinstance(ddof, (int, float, np.integer, np.floating)):
+        return None
+    nd = x.ndim - 1
+    if axis is not None and (type(axis) is bool or not isinstance(axis, (int, np.integer)) or axis not in (-1, nd - 1)):
+        return None
+    if nd == 1:
+        if not _core.reduce_wins(kernel, x, bdim):
+            return None
+        out = _core.batched_reduce(kernel, x, bdim, ddof)
+    elif nd > 1:
+        x = move_to_front(x, bdim)
+        try:
+            lead, n = (x.shape[:-1], x.shape[-1]) if axis is not None else (x.shape[:1], math.prod(x.shape[1:]))
+            rows = x.reshape((math.prod(lead), n), copy=False)
+        except ValueError:  # the axes do not merge in place
+            return None
+        if not _core.reduce_wins(kernel, rows, 0):
+            return None
+        out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(lead)
+    else:
+        return None
+    if keepdims:
+        out = out.reshape(out.shape + (1,) * (nd + 1 - out.ndim))
+    return out
 
 
 def _split_reduce(func, x, axis, kwargs):
