@@ -511,3 +511,23 @@ def test_reductions_of_larger_examples_run_as_rows_of_the_kernel(monkeypatch, sh
             np.testing.assert_allclose(vmaprt.vmap(f, in_dims=1)(np.moveaxis(x, 0, 1)), want, rtol=1e-12, atol=1e-14, equal_nan=True)
     rows = math.prod(shape[:-1]) if axis == -1 else shape[0]
     assert calls and all(c[0] == rows for c in calls)
+
+
+@pytest.mark.parametrize("in_dim", [0, 1])
+def test_one_number_per_row_of_larger_examples_runs_in_the_row_scalar_kernel(monkeypatch, in_dim):
+    # x - x.max(axis=-1, keepdims=True) of a [m, n] example: [B * m, n] rows against [B * m, 1]
+    calls = []
+    real = _core.batched_rowscalar
+    monkeypatch.setattr(_core, "batched_rowscalar", lambda *a: calls.append(a[1].shape) or real(*a))
+    x = np.random.default_rng(2).standard_normal((6, 5, 4))
+
+    def f(a):
+        e = np.exp(a - a.max(axis=-1, keepdims=True))
+        return (e / e.sum(axis=-1, keepdims=True), a.mean(axis=-1, keepdims=True) / a)
+
+    got = vmaprt.vmap(f, in_dims=in_dim)(np.moveaxis(x, 0, in_dim))
+    want = [np.stack(w) for w in zip(*(f(e) for e in x))]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-13)
+    if in_dim == 0:  # (in_dims=1: the batch-first view does not merge, NumPy runs it)
+        assert calls == [(30, 4)] * 3  # x - max, e / sum, mean / a (the number first)

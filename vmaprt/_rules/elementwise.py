@@ -1,6 +1,7 @@
 """Every ufunc, with all its methods; gufuncs; and NumPy's elementwise functions."""
 
 import functools
+import math
 import re
 
 import numpy as np
@@ -68,14 +69,23 @@ _ROWSCALAR = {np.add: "add", np.subtract: "subtract", np.multiply: "multiply", n
 
 def _row_scalar(name, a, b):
     """``_core.batched_rowscalar`` for whichever of the batch-first ndarrays ``a``,
-    ``b`` holds one number per example; None when neither does or the kernel
-    declines."""
+    ``b`` holds one number per example, or one per row of each example (``[B, m, 1]``
+    against ``[B, m, n]``: rows of the merged leading axes, when they merge without a
+    copy); None when neither does or the kernel declines."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return None
-    if b.size == b.shape[0]:
-        return _core.batched_rowscalar(name, a, b)
-    if a.size == a.shape[0]:
-        return _core.batched_rowscalar(name, b, a, True)
+    for x, v, v_first in ((a, b, False), (b, a, True)):
+        if v.size == v.shape[0]:
+            return _core.batched_rowscalar(name, x, v, v_first)
+        if x.ndim == v.ndim > 2 and v.shape[-1] == 1 and v.shape[:-1] == x.shape[:-1]:
+            rows = math.prod(x.shape[:-1])
+            try:
+                out = _core.batched_rowscalar(
+                    name, x.reshape((rows, x.shape[-1]), copy=False), v.reshape((rows, 1), copy=False), v_first
+                )
+            except ValueError:  # the leading axes do not merge in place
+                return None
+            return None if out is None else out.reshape(x.shape)
     return None
 
 
