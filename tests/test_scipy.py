@@ -106,3 +106,23 @@ def test_scipy_special_ufuncs_work_directly(name):
     args[1:] = [a[0] for a in args[1:]]
     assert vmaprt.has_batch_rule(f)
     assert_matches(vmaprt.vmap(f, in_dims=in_dims)(*args), loop(f, args, in_dims))
+
+
+@pytest.mark.parametrize("in_dim", [0, 1, 2])
+@pytest.mark.parametrize("stored", ["view", "copy"])
+def test_softmax_and_logsumexp_over_the_last_axis_of_larger_examples_run_as_rows(monkeypatch, in_dim, stored):
+    # [B, 5, 4] examples of [5, 4], over axis -1: the compiled kernels on [B * 5, 4] rows when they merge
+    from vmaprt import _core
+
+    seen = []
+    for name in ("batched_softmax", "batched_logsumexp"):
+        real = getattr(_core, name)
+        monkeypatch.setattr(_core, name, lambda x, b, real=real: seen.append(x.shape) or real(x, b))
+    x = np.random.default_rng(3).standard_normal((6, 5, 4))
+    moved = np.moveaxis(x, 0, in_dim)
+    moved = moved if stored == "view" else np.ascontiguousarray(moved)
+    for fn, ref in [(vsp.softmax, scipy.special.softmax), (vsp.logsumexp, scipy.special.logsumexp)]:
+        got = vmaprt.vmap(lambda a: fn(a, axis=-1), in_dims=in_dim)(moved)
+        np.testing.assert_allclose(got, np.stack([ref(e, axis=-1) for e in x]), rtol=1e-13)
+    merges = stored == "view" or in_dim == 0  # a C copy with the batch inside does not merge: SciPy runs
+    assert seen == ([(30, 4)] * 2 if merges else [])

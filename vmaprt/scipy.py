@@ -22,6 +22,7 @@ Any other SciPy function runs under vmap through ``vmaprt.per_example(f)``,
 once per example.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -88,16 +89,28 @@ def _axes(x, axis):
 
 
 def _rows(x, bdim, axis):
-    """Whether the compiled row kernels take ``x``: a float ndarray batch of vectors
-    reduced over their one axis."""
-    return (type(x) is np.ndarray and x.ndim == 2 and bdim is not None
-            and x.dtype in (np.float32, np.float64) and axis in (None, 0, -1, (0,), (-1,)))
+    """``(rows, lead)`` for the compiled row kernels, or None when they do not take
+    ``x``: a float ndarray batch reduced over the last axis of its examples (or
+    over a vector example whole).  ``rows`` is a batch-first ``[R, n]`` view, the
+    batch and the examples' leading axes merged when that needs no copy, and
+    ``lead`` is the shape those ``R`` rows come back to."""
+    if type(x) is not np.ndarray or bdim is None or x.dtype not in (np.float32, np.float64):
+        return None
+    nd = x.ndim - 1
+    if nd < 1 or axis not in (-1, nd - 1, (-1,), (nd - 1,)) + ((None,) if nd == 1 else ()):
+        return None
+    x = move_to_front(x, bdim)
+    try:
+        return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]), copy=False), x.shape[:-1]
+    except ValueError:  # the leading axes do not merge in place
+        return None
 
 
 def _logsumexp(args, bdims, axis=None, b=None, keepdims=False, return_sign=False):
     (a,), (abdim,) = args, bdims
-    if b is None and not keepdims and not return_sign and _rows(a, abdim, axis):
-        return _core.batched_logsumexp(a, abdim), 0  # one fused pass per row
+    rows = _rows(a, abdim, axis) if b is None and not keepdims and not return_sign else None
+    if rows is not None:
+        return _core.batched_logsumexp(rows[0], 0).reshape(rows[1]), 0  # one fused pass per row
     b_batched = type(b) is Mapped
     if b_batched:
         size = batch_size([a, b.value], [abdim, b.bdim])
@@ -123,8 +136,9 @@ register_batch_rule(logsumexp, _logsumexp, nargs=1, kw_operands=("b",))
 def _softmax_rule(wrapper):
     def rule(args, bdims, axis=None):
         (x,), (bdim,) = args, bdims
-        if wrapper is softmax and _rows(x, bdim, axis):
-            return _core.batched_softmax(x, bdim), 0  # one fused pass per row
+        rows = _rows(x, bdim, axis) if wrapper is softmax else None
+        if rows is not None:
+            return _core.batched_softmax(rows[0], 0).reshape(rows[1] + rows[0].shape[1:]), 0  # one fused pass per row
         x = move_to_front(x, bdim)
         return wrapper(x, axis=_axes(x, axis)), 0
 
