@@ -22,7 +22,6 @@ Any other SciPy function runs under vmap through ``vmaprt.per_example(f)``,
 once per example.
 """
 
-import math
 import warnings
 
 import numpy as np
@@ -34,6 +33,7 @@ from ._batched import per_example
 from ._registry import Mapped, register_batch_rule
 from ._rules._helpers import (
     anywhere,
+    as_rows,
     batch_size,
     bdim_at_front,
     broadcast_batched,
@@ -100,10 +100,8 @@ def _rows(x, bdim, axis):
     if nd < 1 or axis not in (-1, nd - 1, (-1,), (nd - 1,)) + ((None,) if nd == 1 else ()):
         return None
     x = move_to_front(x, bdim)
-    try:
-        return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]), copy=False), x.shape[:-1]
-    except ValueError:  # the leading axes do not merge in place
-        return None
+    rows = as_rows(x)
+    return None if rows is None else (rows, x.shape[:-1])
 
 
 def _logsumexp(args, bdims, axis=None, b=None, keepdims=False, return_sign=False):

@@ -66,6 +66,18 @@ def move_to_front(x, bdim):
     return moveaxis(x, bdim, 0)
 
 
+def as_rows(x, split=-1):
+    """The ndarray ``x`` as a ``[R, n]`` view: its axes before ``split`` merged into
+    the rows, the rest into each row (``split=-1``: rows of the last axis); None
+    when that would need a copy.  This is how the compiled row kernels see a
+    batch of examples with more than one axis."""
+    split %= x.ndim
+    try:
+        return x.reshape((math.prod(x.shape[:split]), math.prod(x.shape[split:])), copy=False)
+    except ValueError:  # the axes do not merge in place
+        return None
+
+
 def bdim_at_front(x, bdim, size):
     """The batch axis of ``x`` first; an unbatched ``x`` is broadcast (a zero-stride view)."""
     if bdim is None:
@@ -247,14 +259,10 @@ def _kernel_reduce(kernel, x, bdim, axis, kwargs):
         out = _core.batched_reduce(kernel, x, bdim, ddof)
     elif nd > 1:
         x = move_to_front(x, bdim)
-        try:
-            lead, n = (x.shape[:-1], x.shape[-1]) if axis is not None else (x.shape[:1], math.prod(x.shape[1:]))
-            rows = x.reshape((math.prod(lead), n), copy=False)
-        except ValueError:  # the axes do not merge in place
+        rows = as_rows(x, -1 if axis is not None else 1)
+        if rows is None or not _core.reduce_wins(kernel, rows, 0):
             return None
-        if not _core.reduce_wins(kernel, rows, 0):
-            return None
-        out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(lead)
+        out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(x.shape[:-1] if axis is not None else x.shape[:1])
     else:
         return None
     if keepdims:

@@ -1,7 +1,6 @@
 """Every ufunc, with all its methods; gufuncs; and NumPy's elementwise functions."""
 
 import functools
-import math
 import re
 
 import numpy as np
@@ -10,6 +9,7 @@ from .. import _core, _parallel
 from .._batched import BatchedArray, register_ufunc_method, unbatched_target_error
 from .._registry import COMPOSITE, NoBatchRule, register_batch_rule
 from ._helpers import (
+    as_rows,
     bdim_at_front,
     front,
     batch_size,
@@ -78,13 +78,8 @@ def _row_scalar(name, a, b):
         if v.size == v.shape[0]:
             return _core.batched_rowscalar(name, x, v, v_first)
         if x.ndim == v.ndim > 2 and v.shape[-1] == 1 and v.shape[:-1] == x.shape[:-1]:
-            rows = math.prod(x.shape[:-1])
-            try:
-                out = _core.batched_rowscalar(
-                    name, x.reshape((rows, x.shape[-1]), copy=False), v.reshape((rows, 1), copy=False), v_first
-                )
-            except ValueError:  # the leading axes do not merge in place
-                return None
+            rows, per_row = as_rows(x), as_rows(v)
+            out = None if rows is None or per_row is None else _core.batched_rowscalar(name, rows, per_row, v_first)
             return None if out is None else out.reshape(x.shape)
     return None
 

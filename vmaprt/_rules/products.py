@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _core
 from .._registry import NoBatchRule, register_batch_rule
-from ._helpers import bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
+from ._helpers import as_rows, bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
 
 _LETTERS = string.ascii_letters
 
@@ -42,12 +42,8 @@ def _rowwise_dot(terms, output, z, values):
     a, b = values
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.shape != b.shape or a.ndim < 2:
         return None
-    try:
-        fa = a.reshape(-1, a.shape[-1], copy=False)
-        fb = b.reshape(-1, b.shape[-1], copy=False)
-    except ValueError:  # the leading axes do not merge in place
-        return None
-    if not _core.dot_wins(fa, 0, fb, 0):
+    fa, fb = as_rows(a), as_rows(b)
+    if fa is None or fb is None or not _core.dot_wins(fa, 0, fb, 0):
         return None
     return _core.batched_dot(fa, 0, fb, 0).reshape(a.shape[:-1])
 
@@ -154,11 +150,8 @@ def right_matmul(a, b):
     (except last), it stays there.  When the other axes merge without a copy
     the whole batch is one GEMM.
     """
-    if type(a) is np.ndarray and a.ndim > 2:
-        try:
-            flat = a.reshape(-1, a.shape[-1], copy=False)
-        except ValueError:  # the leading axes do not merge in place
-            return np.matmul(a, b)
+    flat = as_rows(a) if type(a) is np.ndarray and a.ndim > 2 else None
+    if flat is not None:
         return np.matmul(flat, b).reshape(a.shape[:-1] + tuple(shape_of(b)[1:]))
     return np.matmul(a, b)
 
