@@ -531,3 +531,22 @@ def test_one_number_per_row_of_larger_examples_runs_in_the_row_scalar_kernel(mon
         np.testing.assert_allclose(g, w, rtol=1e-13)
     if in_dim == 0:  # (in_dims=1: the batch-first view does not merge, NumPy runs it)
         assert calls == [(30, 4)] * 3  # x - max, e / sum, mean / a (the number first)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.int64])
+@pytest.mark.parametrize("shape", [(7, 5), (7, 4, 3), (7, 0, 3), (7, 3, 0)])
+def test_norms_over_the_last_axis_run_in_the_dot_kernel(monkeypatch, dtype, shape):
+    # ||x|| over the last axis = sqrt(r . r) of the rows; complex and int examples stay with NumPy
+    calls = []
+    real = _core.batched_dot
+    monkeypatch.setattr(_core, "batched_dot", lambda *a: calls.append(a[0].shape) or real(*a))
+    x = (np.random.default_rng(4).standard_normal(shape) * 3).astype(dtype)
+    norms = [lambda a: np.linalg.norm(a, axis=-1), lambda a: np.linalg.norm(a, 2, axis=-1, keepdims=True),
+             lambda a: np.linalg.vector_norm(a, axis=-1), lambda a: np.linalg.vector_norm(a, axis=-1, keepdims=True)]
+    for in_dim in range(len(shape)):
+        for f in norms:
+            got = vmaprt.vmap(f, in_dims=in_dim)(np.moveaxis(x, 0, in_dim))
+            want = np.stack([f(e) for e in x])
+            assert got.shape == want.shape and got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, **tol(np.float32 if dtype == np.float32 else np.float64))
+    assert bool(calls) == (np.dtype(dtype).kind == "f")

@@ -13,8 +13,10 @@ import numpy as np
 from numpy.linalg import _linalg as _np_linalg
 from numpy.linalg import _umath_linalg
 
+from .. import _core
 from .._registry import COMPOSITE, register_batch_rule
 from ._helpers import (
+    as_rows,
     bdim_at_front,
     broadcast_batched,
     check_core,
@@ -163,7 +165,22 @@ def _norm(args, bdims, ord=None, axis=None, keepdims=False):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(nd))
     axes = tuple(a + 1 for a in normalize_axes(axis, nd))
+    if ord in (None, 2) and axes == (nd,):
+        out = _last_axis_norm(x, keepdims)
+        if out is not None:
+            return out, 0
     return _la.norm(x, ord, axes if len(axes) > 1 else axes[0], keepdims), 0
+
+
+def _last_axis_norm(x, keepdims):
+    """The 2-norm over the last axis of the batch-first real ``x``, as ``sqrt(r . r)``
+    of its rows in the compiled dot (NumPy loops once per row: 9.5 ms on [20000,
+    16, 4]); None where the dot kernel does not take the rows."""
+    rows = as_rows(x) if type(x) is np.ndarray else None
+    if rows is None or not _core.dot_wins(rows, 0, rows, 0):
+        return None
+    out = np.sqrt(_core.batched_dot(rows, 0, rows, 0)).reshape(x.shape[:-1])
+    return out[..., None] if keepdims else out
 
 
 register_batch_rule(_la.norm, _norm, nargs=1)
@@ -177,6 +194,10 @@ def _vector_norm(args, bdims, *, axis=None, keepdims=False, ord=2):
         out = _la.vector_norm(flat_examples(x), axis=1, ord=ord)
         return (np.reshape(out, shape_of(out) + (1,) * nd) if keepdims else out), 0
     axes = tuple(a + 1 for a in normalize_axes(axis, nd))
+    if ord == 2 and axes == (nd,):
+        out = _last_axis_norm(x, keepdims)
+        if out is not None:
+            return out, 0
     axes = axes if isinstance(axis, tuple) else axes[0]
     return _la.vector_norm(x, axis=axes, keepdims=keepdims, ord=ord), 0
 
