@@ -299,12 +299,8 @@ def _unwrap_batched(spec, out, level, size):
     out_dims = spec.out_dims
     if isinstance(out_dims, tuple) and len(out_dims) == 1 and not isinstance(out, tuple):
         out_dims = out_dims[0]
-    if type(out) is BatchedArray:
-        if type(out_dims) is int and out.level is level and -out.value.ndim <= out_dims < out.value.ndim:
-            value, od = out.value, out_dims % out.value.ndim  # (the common case, inline)
-            return [value if out.bdim == od else np.moveaxis(value, out.bdim, od)], [out_dims], None
-        if type(out_dims) is not tuple and type(out_dims) is not list:
-            return [_unwrap_leaf(spec, out, out_dims, level, size, "the output")], [out_dims], None
+    if type(out_dims) is not tuple and type(out_dims) is not list and type(out) is BatchedArray:
+        return [_unwrap_leaf(spec, out, out_dims, level, size, "the output")], [out_dims], None
     leaves, treespec = _tree.flatten(out)
     dims = _broadcast_prefix(spec, out_dims, out, "out_dims", "the outputs")
     unwrapped = [
@@ -353,10 +349,10 @@ def _check_out_dim(spec, od, nd, where):
 
 # The call -------------------------------------------------------------------------------------
 def _vmap_call(spec, args, kwargs):
-    # The common call, straight to one level: arrays in, no keywords, no chunking.
+    # The common call, arrays in and no keywords: no pytree walk and no Dask check.
     flat = None if kwargs or spec.axis_size is not None else _flat_inputs(spec.in_dims, args)
-    if flat is not None and (spec.chunk_size is None or flat[3] <= spec.chunk_size):
-        outs, _, out_spec = _call_level(spec, *flat, kwargs, 0, flat[3], None)
+    if flat is not None:
+        outs, _, out_spec = _run(spec, *flat, kwargs)
         return outs[0] if out_spec is None else _tree.unflatten(out_spec, outs)
     if _has_dask_leaf(args, kwargs):
         from . import _dask
@@ -379,6 +375,11 @@ def _vmap_part(spec, args, kwargs, offset=0, total=None, rng_shared=None):
     (the whole batch by default): ``(output leaves, out_dims, treespec)``.  A Dask
     block runs through here (Note [chunking and randomness])."""
     leaves, dims, treespec, size = _process_batched_inputs(spec, args)
+    return _run(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared)
+
+
+def _run(spec, leaves, dims, treespec, size, kwargs, offset=0, total=None, rng_shared=None):
+    """Flattened inputs through func: in chunks of ``spec.chunk_size``, or at one level."""
     total = size if total is None else total
     if spec.chunk_size is not None and size > spec.chunk_size:
         return _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared)
@@ -401,14 +402,13 @@ def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_s
             _core.restore_allocator(allocator)
 
 
-def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset=0, total=None, rng_shared=None):
+def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
     """Run the batch in chunks of ``spec.chunk_size`` and concatenate along out_dims.
 
     Note [chunking and randomness]: each chunk's level knows its offset in the
     whole batch and shares one random bookkeeping object with the others, so
     random draws come out as in the unchunked call (see vmaprt/random.py).
     """
-    total = size if total is None else total
     rng_shared = {} if rng_shared is None else rng_shared
     parts = []
     for start in range(0, size, spec.chunk_size):
