@@ -251,20 +251,16 @@ def _kernel_reduce(kernel, x, bdim, axis, kwargs):
     if type(x) is not np.ndarray or not isinstance(ddof, (int, float, np.integer, np.floating)):
         return None
     nd = x.ndim - 1
-    if axis is not None and (type(axis) is bool or not isinstance(axis, (int, np.integer)) or axis not in (-1, nd - 1)):
+    if nd < 1 or axis is not None and (
+        type(axis) is bool or not isinstance(axis, (int, np.integer)) or axis not in (-1, nd - 1)
+    ):
         return None
-    if nd == 1:
-        if not _core.reduce_wins(kernel, x, bdim):
-            return None
-        out = _core.batched_reduce(kernel, x, bdim, ddof)
-    elif nd > 1:
-        x = move_to_front(x, bdim)
-        rows = as_rows(x, -1 if axis is not None else 1)
-        if rows is None or not _core.reduce_wins(kernel, rows, 0):
-            return None
-        out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(x.shape[:-1] if axis is not None else x.shape[:1])
-    else:
+    x = move_to_front(x, bdim)
+    lead = x.shape[:-1] if axis is not None else x.shape[:1]  # the axes the result keeps
+    rows = as_rows(x, len(lead))
+    if rows is None or not _core.reduce_wins(kernel, rows, 0):
         return None
+    out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(lead)
     if keepdims:
         out = out.reshape(out.shape + (1,) * (nd + 1 - out.ndim))
     return out
