@@ -255,12 +255,17 @@ def _kernel_reduce(kernel, x, bdim, axis, kwargs):
         type(axis) is bool or not isinstance(axis, (int, np.integer)) or axis not in (-1, nd - 1)
     ):
         return None
-    x = move_to_front(x, bdim)
-    lead = x.shape[:-1] if axis is not None else x.shape[:1]  # the axes the result keeps
-    rows = as_rows(x, len(lead))
-    if rows is None or not _core.reduce_wins(kernel, rows, 0):
-        return None
-    out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(lead)
+    if nd == 1:  # (the kernel reads x as it is: the view below costs 2.3 us of a 10 us call)
+        if not _core.reduce_wins(kernel, x, bdim):
+            return None
+        out = _core.batched_reduce(kernel, x, bdim, ddof)
+    else:
+        x = move_to_front(x, bdim)
+        lead = x.shape[:-1] if axis is not None else x.shape[:1]  # the axes the result keeps
+        rows = as_rows(x, len(lead))
+        if rows is None or not _core.reduce_wins(kernel, rows, 0):
+            return None
+        out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(lead)
     if keepdims:
         out = out.reshape(out.shape + (1,) * (nd + 1 - out.ndim))
     return out
