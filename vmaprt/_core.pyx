@@ -45,6 +45,8 @@ cdef extern from "_simd.h":
     int _has_avx2 "vmaprt_has_avx2"() noexcept nogil
     double _rowext_avx2 "vmaprt_rowext_avx2"(const double* x, Py_ssize_t n, int largest) noexcept nogil
     void _rowsum4_avx2 "vmaprt_rowsum4_avx2"(const double* x, Py_ssize_t ld, Py_ssize_t n, double* out) noexcept nogil
+    void _rowext4_avx2 "vmaprt_rowext4_avx2"(const double* x, Py_ssize_t ld, Py_ssize_t n, int largest,
+                                             double* out) noexcept nogil
     double _dot_avx2 "vmaprt_dot_avx2"(const double* a, const double* b, Py_ssize_t n) noexcept nogil
 
 HAS_AVX2 = bool(_has_avx2())
@@ -576,12 +578,7 @@ cdef void reduce_kernel(int op, Py_ssize_t nb, Py_ssize_t n, const floating* x,
     elif floating is double and (op == R_SUM or op == R_MEAN) and xk == 1 and nb >= 4 and _has_avx2():
         _rowsums_avx2(nb, n, x, xb, op == R_MEAN, out, nthreads)
     elif floating is double and (op == R_MAX or op == R_MIN) and xk == 1 and _has_avx2():
-        if nthreads > 1:
-            for z in prange(nb, schedule="static", num_threads=nthreads):
-                out[z] = _rowext_avx2(x + z * xb, n, op == R_MAX)
-        else:
-            for z in range(nb):
-                out[z] = _rowext_avx2(x + z * xb, n, op == R_MAX)
+        _rowexts_avx2(nb, n, x, xb, op == R_MAX, out, nthreads)
     elif nthreads > 1:
         for z in prange(nb, schedule="static", num_threads=nthreads):
             out[z] = <floating>_reduce1(op, n, x + z * xb, xk, ddof)
@@ -606,6 +603,21 @@ cdef void _rowsums_avx2(Py_ssize_t nb, Py_ssize_t n, const double* x, Py_ssize_t
     if mean:
         for z in range(nb):
             out[z] = out[z] / n if n else NAN
+
+
+cdef void _rowexts_avx2(Py_ssize_t nb, Py_ssize_t n, const double* x, Py_ssize_t xb, bint largest,
+                        double* out, int nthreads) noexcept nogil:
+    """out[z] = max (min) of the contiguous row x[z * xb : z * xb + n], n >= 1, four
+    rows per AVX2 call; the last nb % 4 rows one at a time"""
+    cdef Py_ssize_t g, z, full = nb - nb % 4
+    if nthreads > 1:
+        for g in prange(0, full, 4, schedule="static", num_threads=nthreads):
+            _rowext4_avx2(x + g * xb, xb, n, largest, out + g)
+    else:
+        for g in range(0, full, 4):
+            _rowext4_avx2(x + g * xb, xb, n, largest, out + g)
+    for z in range(full, nb):
+        out[z] = _rowext_avx2(x + z * xb, n, largest)
 
 
 cdef inline void _colsum_block(Py_ssize_t z0, Py_ssize_t z1, Py_ssize_t n, const floating* x,

@@ -239,6 +239,47 @@ static double vmaprt_rowext_avx2(const double* x, Py_ssize_t n, int largest) {
     return nan ? NAN : r;
 }
 
+/* vmaprt_rowext_avx2 for the four rows x, x + ld, x + 2 ld, x + 3 ld, into out[0..4):
+ * four load streams in flight, as in vmaprt_rowsum4_avx2 (one row at a time left
+ * the row max at 1.8x the time of the four-row sum; benchmarks: row max). */
+__attribute__((target("avx2")))
+VMAPRT_INLINE __m256d vmaprt_ext_pd(__m256d a, __m256d b, int largest) {
+    return largest ? _mm256_max_pd(a, b) : _mm256_min_pd(a, b);
+}
+
+__attribute__((target("avx2")))
+static void vmaprt_rowext4_avx2(const double* x, Py_ssize_t ld, Py_ssize_t n, int largest, double* out) {
+    const double* row[4] = {x, x + ld, x + 2 * ld, x + 3 * ld};
+    __m256d m[4], bad[4], a, b;
+    double lanes[4], r;
+    Py_ssize_t k = 0;
+    int i, j, nan;
+    for (i = 0; i < 4; i++) {
+        m[i] = _mm256_set1_pd(row[i][0]);
+        bad[i] = _mm256_setzero_pd();
+    }
+    for (; k + 8 <= n; k += 8)
+        for (i = 0; i < 4; i++) {
+            a = _mm256_loadu_pd(row[i] + k);
+            b = _mm256_loadu_pd(row[i] + k + 4);
+            m[i] = vmaprt_ext_pd(vmaprt_ext_pd(m[i], a, largest), b, largest);
+            bad[i] = _mm256_or_pd(bad[i], _mm256_cmp_pd(a, b, _CMP_UNORD_Q));
+        }
+    for (i = 0; i < 4; i++) {
+        const double* xi = row[i];
+        Py_ssize_t t;
+        nan = _mm256_movemask_pd(bad[i]) != 0;
+        _mm256_storeu_pd(lanes, m[i]);
+        r = lanes[0];
+        for (j = 1; j < 4; j++) r = largest ? (lanes[j] > r ? lanes[j] : r) : (lanes[j] < r ? lanes[j] : r);
+        for (t = k; t < n; t++) {
+            nan |= xi[t] != xi[t];
+            r = largest ? (xi[t] > r ? xi[t] : r) : (xi[t] < r ? xi[t] : r);
+        }
+        out[i] = nan ? NAN : r;
+    }
+}
+
 /* The sum of the four lanes of v, pairwise. */
 __attribute__((target("avx2")))
 VMAPRT_INLINE double vmaprt_hsum_avx2(__m256d v) {
@@ -301,6 +342,7 @@ static double vmaprt_dot_avx2(const double* a, const double* b, Py_ssize_t n) {
 static int vmaprt_has_avx2(void) { return 0; }
 static double vmaprt_rowext_avx2(const double* x, Py_ssize_t n, int largest) { return NAN; }  /* never called */
 static void vmaprt_rowsum4_avx2(const double* x, Py_ssize_t ld, Py_ssize_t n, double* out) {}  /* never called */
+static void vmaprt_rowext4_avx2(const double* x, Py_ssize_t ld, Py_ssize_t n, int largest, double* out) {}  /* never called */
 static double vmaprt_dot_avx2(const double* a, const double* b, Py_ssize_t n) { return NAN; }    /* never called */
 #endif
 
