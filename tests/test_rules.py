@@ -94,6 +94,8 @@ CASES = [
     c(np.add.reduceat, lambda x: np.add.reduceat(x, [0, 2, 3], axis=1), [(2, 5)], id="reduceat"),
     c(np.multiply.outer, np.multiply.outer, [(3,), (2, 2)], (F, I), id="ufunc_outer"),
     c(np.add.at, lambda x, i: _at(x, i), [(5,), (3,)], (F,), unbatched=[False, True], id="ufunc_at", capture=False),
+    c(np.add.at, lambda x, i: _at_tuple(x, i), [(4, 5), (3,)], (F,), unbatched=[False, True], id="ufunc_at_tuple", capture=False),
+    c(np.add.outer, lambda a, b, m: _outer_into(a, b, m), [(3,), (2,), (3, 2)], (F,), id="ufunc_outer_out_where", capture=False),
     # reductions
     c((np.sum, np.mean, np.prod), lambda x: (np.sum(x), x.mean(axis=0), np.prod(x, axis=-1, keepdims=True)), [(3, 4)], (F, F32, C)),
     c((np.sum, np.max, np.mean), lambda x, m: (np.sum(x, where=m > 0), x.max(axis=0, where=m > 0, initial=-9), np.mean(x, axis=1, where=x > m)), [(3, 4), (4,)], id="masked_reductions"),
@@ -285,6 +287,7 @@ CASES += [
     c((np.convolve, np.correlate), lambda a, v: tuple(f(x, y, m) for f in (np.convolve, np.correlate) for x, y in ((a, v), (v, a), (a, a)) for m in ("full", "same", "valid")), [(5,), (2,)], (F, C, I), id="convolve"),
     c(np.interp, lambda x, xp, fp: (np.interp(x, np.cumsum(np.abs(xp)), fp), np.interp(x, np.cumsum(np.abs(xp)), fp, left=-5.0, right=5.0), np.interp(x, [0.0, 1.0, 2.0], fp[:3]), np.interp(x, np.cumsum(np.abs(xp)), fp + 1j * fp)), [(3,), (5,), (5,)]),
     c(np.interp, lambda x, xp: np.interp(np.concatenate([x, np.cumsum(np.abs(xp))[[0, 2, 4]], [np.nan]]), np.cumsum(np.abs(xp)), xp), [(3,), (5,)], id="interp_edges"),
+    c(np.interp, lambda fp: np.interp(np.linspace(-1.0, 5.0, 7), np.arange(5.0), fp), [(5,)], id="interp_shared_xp"),
     # creation with batched ends
     c((np.linspace, np.logspace, np.geomspace), lambda a, b: (np.linspace(a, b, 5), np.linspace(a, 3.0, 4, endpoint=False, axis=-1), *np.linspace(a, b, 3, retstep=True), np.logspace(a, b, 4), np.logspace(a, b, 3, base=2.0, axis=1), np.geomspace(np.abs(a) + 1, np.abs(b) + 2, 4), np.linspace(a, b, 3, True, False, None, 1)), [(2,), ()], id="spaced"),
     # dtypes, shapes, memory
@@ -342,6 +345,24 @@ def _at(x, idx):
     x = x.copy()
     np.add.at(x, (np.abs(idx) * 3).astype(np.int64) % 5, 1.0)
     return x
+
+
+def _at_tuple(x, idx):
+    # a tuple of indices of which some are batched, slices among them
+    i = (np.abs(idx) * 3).astype(np.int64) % 4
+    x = x.copy()
+    np.add.at(x, (i, (np.abs(idx) * 4).astype(np.int64) % 5), 1.0)
+    np.add.at(x, (i, slice(None)), idx[0])
+    np.multiply.at(x, (np.array([0, 0, 3]), i), 2.0)
+    return x
+
+
+def _outer_into(a, b, m):
+    # where= masks the output: the entries it leaves out keep out's values
+    out = np.full((3, 2), -1.0) + 0 * (a[:, None] + b + m)  # batched when any input is
+    np.add.outer(a, b, out=out, where=m > 0)
+    np.multiply.outer(a, b, out=out, where=np.array([True, False]))
+    return out
 
 
 def _copyto(x, y):

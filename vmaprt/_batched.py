@@ -483,14 +483,16 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         kwargs = dict(kwargs)
         del kwargs["out"]
         casting = kwargs.get("casting", "same_kind")
-        where = kwargs.pop("where", True) if method == "__call__" else True
+        # (where= of __call__ and outer masks the output; of reduce, the input)
+        where = kwargs.pop("where", True) if method in ("__call__", "outer") else True
         result = getattr(ufunc, method)(*inputs, **kwargs)
         if where is not True:
             results = result if isinstance(result, tuple) else (result,)
             result = tuple(np.where(where, r, o) for r, o in zip(results, out))
         return _write_out(out, result, casting, f"np.{ufunc.__name__}")
-    if method == "__call__":
+    if method in ("__call__", "outer"):
         kwargs.pop("where", None)  # without out=, the masked-out values are unspecified
+    if method == "__call__":
         entry = RULES.get(ufunc)
         if entry is not None:
             return apply_rule(entry, inputs, kwargs, level)

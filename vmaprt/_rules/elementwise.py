@@ -158,11 +158,13 @@ def _at(ufunc, args, bdims, **kwargs):
         raise unbatched_target_error(f"the array that np.{ufunc.__name__}.at writes into")
     a = move_to_front(a, abdim)
     size = a.shape[0]
-    if ibdim is not None:
-        indices = move_to_front(indices, ibdim)
+    # indices: one array, or a tuple of index arrays and slices of which some are batched
+    parts, pbdims = (indices, ibdim) if type(ibdim) is list else ([indices], [ibdim])
+    parts = [v if d is None else move_to_front(v, d) for v, d in zip(parts, pbdims)]
     b = [bdim_at_front(b[0], bbdim[0], size)] if b else []
     for i in range(size):
-        ufunc.at(a[i], indices[i] if ibdim is not None else indices, *(v[i] for v in b))
+        index = [v if d is None else v[i] for v, d in zip(parts, pbdims)]
+        ufunc.at(a[i], tuple(index) if type(ibdim) is list else index[0], *(v[i] for v in b))
     return None, None
 
 

@@ -382,8 +382,8 @@ def _interp(args, bdims, left=None, right=None, period=None):
     x = bdim_at_front(x, xb, size)
     shape = shape_of(x)
     x = flat_examples(x).astype(np.float64)
-    if xpb is None:
-        j = np.searchsorted(xp[0], x, side="right") - 1
+    if xpb is None:  # (the shared xp, from a batch of one: this batch may have none)
+        j = np.searchsorted(bdim_at_front(args[1], None, 1)[0].astype(np.float64), x, side="right") - 1
     else:
         j = bsearch(xp, x, "right") - 1
 
