@@ -281,6 +281,11 @@ def test_escaped_batched_array_is_refused():
         np.sum(leaked[0])
     with pytest.raises(RuntimeError, match=r"used after"):
         leaked[0][0]
+    # passed into another vmap, mapped or not, alone or in a container
+    for call in (lambda: vmap(lambda y: y)(leaked[0]), lambda: vmap(lambda y: y)((leaked[0], 1.0)),
+                 lambda: vmap(lambda y: y, in_dims=None, axis_size=2)(leaked[0])):
+        with pytest.raises(RuntimeError, match=r"used after"):
+            call()
 
 
 # The per-example fallback ---------------------------------------------------------------------

@@ -83,6 +83,9 @@ CASES = [
     c(np.vecdot, np.vecdot, [(3, 4), (4,)], (F, C)),
     c(np.matvec, np.matvec, [(3, 4), (4,)]),
     c(np.vecmat, np.vecmat, [(3,), (3, 2)]),
+    c(np.vecdot, lambda a, b: (np.vecdot(a, b, axis=0), np.vecdot(a, b, axis=-1, keepdims=True)), [(3, 4), (3, 4)], (F, C), id="gufunc_axis"),
+    c(np.matmul, lambda a, b: np.matmul(a, b, axes=[(1, 0), (-1, -2), (0, 1)]), [(4, 3), (5, 4)], id="gufunc_axes"),
+    c(np.matvec, lambda a, x: np.matvec(a, x, axes=[(1, 0), (0,), (0,)]), [(4, 3), (4,)], id="gufunc_axes_matvec"),
     # ufunc methods
     c(np.add.reduce, lambda x: np.add.reduce(x), [(3, 4)], (F, I), id="reduce_axis0"),
     c(np.add.reduce, lambda x: np.add.reduce(x, axis=None), [(3, 4)], id="reduce_none"),

@@ -17,7 +17,7 @@ import optree
 
 from . import _core, _levels
 from . import tree as _tree
-from ._batched import BatchedArray
+from ._batched import BatchedArray, level_of
 
 __all__ = ["vmap"]
 
@@ -166,6 +166,7 @@ def _process_batched_inputs(spec, args):
     if fast is not None:
         return fast
     leaves, treespec = _tree.flatten(args)
+    level_of(leaves)  # refuses a BatchedArray whose vmap has returned
     dims = _broadcast_prefix(spec, in_dims, args, "in_dims", "the inputs")
     size = None
     sizes = []
@@ -226,7 +227,8 @@ def _flat_inputs(in_dims, args):
     size = None
     for i in range(n):  # (indexing, not zip: this loop is a tenth of a tiny call)
         a = args[i]
-        if type(a) is not np.ndarray and type(a) is not BatchedArray:
+        t = type(a)
+        if t is not np.ndarray and (t is not BatchedArray or not a.level.alive):
             return None
         d = dims[i]
         if d is None:

@@ -38,10 +38,41 @@ def core_ndims(signature, nin):
     )
 
 
+@functools.lru_cache(maxsize=None)
+def out_core_ndims(signature):
+    """Number of core dimensions of each output of a gufunc signature (``(m)`` for ``->(m)``)."""
+    return tuple(0 if not g.strip() else len(g.split(",")) for g in re.findall(r"\(([^)]*)\)", signature.split("->")[1]))
+
+
+def _axes_from_end(ufunc, args, bdims, axes=None, axis=None, keepdims=False):
+    """A gufunc's ``axes=`` (or ``axis=``) with every index counted from the end of
+    its operand, per example: the batch axis and the broadcasting axes that
+    ``broadcast_batched`` puts in front then leave them pointing at the same axes."""
+    cores, outs = core_ndims(ufunc.signature, ufunc.nin), out_core_ndims(ufunc.signature)
+    ndims = [ndim_of(a) - (b is not None) for a, b in zip(args, bdims)]
+    loop = max(n - c for n, c in zip(ndims, cores))
+    ndims += [loop + (cores[0] if keepdims else c) for c in outs]
+    if axes is None:  # NumPy's shortcut: (axis,) for each operand with a core dimension
+        axes = [(axis,) if c == 1 else () for c in cores] + [(axis,) if keepdims else () for _ in outs]
+    entries = []
+    for entry, nd in zip(axes, ndims):
+        entry = (entry,) if isinstance(entry, (int, np.integer)) else tuple(entry)
+        for i in entry:
+            if not -nd <= i < nd:
+                raise np.exceptions.AxisError(i, nd, f"{ufunc.__name__} axes")
+        entries.append(tuple(int(i) - nd if i >= 0 else int(i) for i in entry))
+    return entries
+
+
 @register_ufunc_method("__call__")
-def _call(ufunc, args, bdims, **kwargs):
+def ufunc_call(ufunc, args, bdims, **kwargs):
+    """The rule of every ufunc's ``__call__`` (and of np.matmul given ``axes=``)."""
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
-        raise NoBatchRule("axes=/axis= of a gufunc")
+        if ufunc.signature is None:
+            raise NoBatchRule("axes=/axis= of a ufunc without core dimensions")
+        kwargs["axes"] = _axes_from_end(
+            ufunc, args, bdims, kwargs.pop("axes", None), kwargs.pop("axis", None), kwargs.get("keepdims", False)
+        )
     values, bdim = broadcast_batched(args, bdims, core_ndims(ufunc.signature, ufunc.nin))
     if ufunc in _SIMD and not kwargs:  # compiled SIMD, where it takes the array
         out = _core.unary_flat(_SIMD[ufunc], values[0])

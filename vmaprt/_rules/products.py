@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _core
 from .._registry import NoBatchRule, register_batch_rule
+from .elementwise import ufunc_call
 from ._helpers import as_rows, bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
 
 _LETTERS = string.ascii_letters
@@ -113,10 +114,12 @@ def _matmul(args, bdims, **kwargs):
     unbatched matrix on the right keeps the batch axis in place.  Otherwise a
     per-example vector becomes a [1, k] row (left) or a [k, 1] column (right)
     first, so that the batch axis is never read as a matrix axis."""
-    if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
-        raise NoBatchRule("axes=/axis= of np.matmul")
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
+        if min(na, nb) < 2:
+            raise NoBatchRule("axes= of np.matmul with a vector operand")
+        return ufunc_call(np.matmul, args, bdims, **kwargs)
     kernel = _core.matmul_path(a, ab, b, bb) if not kwargs and na == nb == 2 else None
     if kernel is not None:
         return kernel(a, ab, b, bb), 0
