@@ -467,11 +467,13 @@ cdef inline double _sum1(Py_ssize_t n, const floating* x, Py_ssize_t s) noexcept
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
+@cython.cdivision(True)  # (IEEE in the debug build too)
 cdef inline double _var1(Py_ssize_t n, const floating* x, Py_ssize_t s, double ddof) noexcept nogil:
-    """The variance of x[k * s] with n - ddof degrees of freedom: the mean, then the
-    squared deviations from it (the textbook stable two-pass form, per example, so
-    the second pass reads a row that is still in cache)"""
-    if n - ddof <= 0:
+    """The variance of x[k * s] with max(n - ddof, 0) degrees of freedom, as NumPy
+    divides (inf, or NaN for 0 / 0, when ddof >= n): the mean, then the squared
+    deviations from it (the textbook stable two-pass form, per example, so the
+    second pass reads a row that is still in cache)"""
+    if n == 0:
         return NAN
     cdef double mean = _sum1(n, x, s) / n
     cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, d0, d1, d2, d3
@@ -485,7 +487,7 @@ cdef inline double _var1(Py_ssize_t n, const floating* x, Py_ssize_t s, double d
         d0 = x[k * s] - mean
         s0 += d0 * d0
         k += 1
-    return ((s0 + s1) + (s2 + s3)) / (n - ddof)
+    return ((s0 + s1) + (s2 + s3)) / (n - ddof if n > ddof else 0.0)
 
 
 cdef inline double _ext1(Py_ssize_t n, const floating* x, Py_ssize_t s, bint largest) noexcept nogil:
