@@ -10,6 +10,7 @@ import pytest
 
 import vmaprt
 from vmaprt import BatchedArray, PerformanceWarning, vmap
+from vmaprt._batched import _UNSAFE_OUT
 
 from conftest import assert_matches, loop
 
@@ -117,6 +118,27 @@ def test_ufunc_out_and_where(rng):
     assert_matches(vmap(f)(x), loop(f, [x], (0,)))
 
 
+@pytest.mark.parametrize("func", sorted(_UNSAFE_OUT, key=lambda f: f.__name__), ids=lambda f: f.__name__)
+def test_reductions_cast_into_any_out_dtype_as_numpy_does(rng, func):
+    # np.mean(x, out=int_target) and np.sum(bools, out=bool_target) cast like NumPy's reductions
+    x = np.round(rng.standard_normal((3, 2, 5)) * 3, 1)
+    q = (50,) if func in (np.nanpercentile,) else (0.5,) if func is np.nanquantile else ()
+    cum = func in (np.cumsum, np.cumprod, np.nancumsum, np.nancumprod)
+
+    def f(a, dtype):
+        if func is np.trace:
+            out = np.zeros_like(a[0, 0], dtype=dtype)
+            return func(a[:, :2], out=out)
+        out = np.zeros_like(a if cum else a[:, 0], dtype=dtype)
+        func(a, *q, axis=-1, out=out)
+        return out
+
+    for values, dtype in ((x, np.int64), (x > 0, bool)):
+        if values.dtype == bool and func in (np.nanmedian, np.nanpercentile, np.nanquantile, np.median):
+            continue  # (NumPy's own median of bools fails)
+        assert_matches(vmap(lambda a: f(a, dtype))(values), loop(lambda a: f(a, dtype), [values], (0,)))
+
+
 @pytest.mark.parametrize(
     "method, call",
     [
@@ -140,6 +162,17 @@ def test_methods(rng, method, call):
         warnings.simplefilter("ignore", PerformanceWarning)  # rules for some come with the coverage work
         got = vmap(call)(x)
     assert_matches(got, loop(call, [x], (0,)))
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int32, np.float32, np.complex128])
+def test_conj_keeps_the_dtype_of_real_arrays(rng, dtype):
+    x = (rng.standard_normal((3, 4)) * 3).astype(dtype)
+    if x.dtype.kind == "c":
+        x = x + 1j * x.real
+    for call in (lambda a: a.conj(), lambda a: a.conjugate() * 1):
+        got, want = vmap(call)(x), loop(call, [x], (0,))
+        assert got.dtype == want.dtype
+        assert_matches(got, want)
 
 
 def test_fill_and_sort_in_place(rng):

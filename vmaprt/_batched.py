@@ -202,6 +202,15 @@ class BatchedArray(NDArrayOperatorsMixin):
     def __deepcopy__(self, memo):
         return np.copy(self)
 
+    def conj(self):
+        # ndarray.conj() returns a real array itself (np.conj would turn bool into int8)
+        if self.dtype.kind in "cO":
+            return np.conjugate(self)
+        _check_alive(self.level)
+        return self
+
+    conjugate = conj
+
     def clip(self, min=None, max=None, out=None, **kwargs):
         return np.clip(self, min, max, out=out, **kwargs)
 
@@ -234,8 +243,7 @@ for _method, _func in [
     ("all", np.all), ("argmin", np.argmin), ("argmax", np.argmax),
     ("cumsum", np.cumsum), ("cumprod", np.cumprod), ("dot", np.dot),
     ("swapaxes", np.swapaxes), ("squeeze", np.squeeze), ("ravel", np.ravel),
-    ("round", np.round), ("conj", np.conj),
-    ("conjugate", np.conjugate), ("repeat", np.repeat), ("take", np.take),
+    ("round", np.round), ("repeat", np.repeat), ("take", np.take),
     ("argsort", np.argsort), ("trace", np.trace), ("diagonal", np.diagonal),
     ("nonzero", np.nonzero), ("searchsorted", np.searchsorted),
     ("choose", np.choose), ("argpartition", np.argpartition), ("put", np.put),
@@ -378,8 +386,19 @@ def _dispatch_function(func, args, kwargs):
     if kwargs.get("out") is not None:
         kwargs = dict(kwargs)
         out = kwargs.pop("out")
-        return _write_out(out, func(*args, **kwargs), "same_kind", _name(func))
+        casting = "unsafe" if func in _UNSAFE_OUT else "same_kind"
+        return _write_out(out, func(*args, **kwargs), casting, _name(func))
     return apply_rule(entry, args, kwargs, level)
+
+
+# NumPy functions whose out= takes any dtype, as their reductions cast into it
+# (np.mean(ints, out=int_target), np.sum(bools, out=bool_target)); the others cast
+# by 'same_kind', as the ufuncs they end in do (np.std, np.percentile, np.ptp, ...).
+_UNSAFE_OUT = {
+    np.sum, np.prod, np.max, np.min, np.amax, np.amin, np.cumsum, np.cumprod, np.mean,
+    np.var, np.median, np.any, np.all, np.trace, np.nansum, np.nanprod, np.nancumsum,
+    np.nancumprod, np.nanmax, np.nanmin, np.nanmedian, np.nanpercentile, np.nanquantile,
+}
 
 
 def apply_rule(entry, args, kwargs, level):

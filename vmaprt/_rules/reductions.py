@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._registry import Mapped, register_batch_rule
+from .._registry import Mapped, NoBatchRule, register_batch_rule
 from ._helpers import (
     batch_size,
     bdim_at_front,
@@ -107,7 +107,15 @@ def _trapezoid(args, bdims, dx=1.0, axis=-1):
     size = batch_size(args, bdims)
     y = bdim_at_front(y, yb, size)
     nd = ndim_of(y) - 1
-    axis = normalize_axis(axis, nd) + 1
+    user_axis, axis = axis, normalize_axis(axis, nd) + 1
+    if xb is None and x is not None and 1 < ndim_of(x):
+        # NumPy takes diff(x, axis) along x's own axes and broadcasts it against the
+        # sums of neighbouring y: the same here, with the batch axis in front of y
+        if ndim_of(x) > nd:
+            raise NoBatchRule("sample points with more axes than the values")
+        d = np.diff(x, axis=user_axis)
+        pre = (slice(None),) * axis
+        return np.add.reduce(d * (y[pre + (slice(1, None),)] + y[pre + (slice(None, -1),)]) / 2.0, axis), 0
     if xb is not None:
         x = move_to_front(x, xb)
         if ndim_of(x) == 2:
