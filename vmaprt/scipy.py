@@ -182,9 +182,12 @@ if tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (1, 15):
     register_batch_rule(solve, _solve, nargs=2)
 
 
-def _triangular_solve(t, b, lower, trans=0, unit_diagonal=False):
+def _triangular_solve(t, b, lower, trans=0, unit_diagonal=False, substitute=False):
     """Solve ``op(T) x = b`` for batch-first triangular ``t`` (only its ``lower`` or upper
-    triangle read) and matrices ``b``; ``np.linalg.solve`` over the whole batch."""
+    triangle read) and matrices ``b``: ``np.linalg.solve`` over the whole batch, which
+    raises LinAlgError on a zero diagonal as SciPy's solve_triangular does; or, with
+    ``substitute``, by substitution, whose infs and NaNs are those of LAPACK's getrs
+    (SciPy's lu_solve of a singular factor)."""
     n = shape_of(t)[-1]
     t = np.tril(t) if lower else np.triu(t)
     if unit_diagonal:
@@ -196,7 +199,22 @@ def _triangular_solve(t, b, lower, trans=0, unit_diagonal=False):
     elif trans not in (0, "N"):
         raise ValueError("trans must be 0, 1, 2, 'N', 'T' or 'C'")
     values, _ = broadcast_batched([t, b], [0, 0], (2, 2))
+    if substitute:
+        return _substitution(*values, lower=lower == (trans in (0, "N")))
     return np.linalg.solve(*values)
+
+
+def _substitution(t, b, lower):
+    """x with ``t @ x == b`` for triangular ``t``, one row of x at a time over the whole
+    batch (forward for ``lower``, else backward), dividing by zero where LAPACK does."""
+    n = shape_of(t)[-1]
+    x = np.zeros_like(b * t[..., :1, :1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(n) if lower else range(n - 1, -1, -1):
+            done = slice(0, i) if lower else slice(i + 1, n)
+            rest = np.einsum("...j,...jk->...k", t[..., i, done], x[..., done, :])
+            x[..., i, :] = (b[..., i, :] - rest) / t[..., i, i, None]
+    return x
 
 
 def _solve_triangular(args, bdims, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
@@ -257,7 +275,9 @@ register_batch_rule(cho_solve, _cho_solve, nargs=2)
 
 def _lu_factor(args, bdims, overwrite_a=False, check_finite=True):
     """scipy.linalg.lu_factor: LU with partial pivoting, one column at a time for the
-    whole batch.  The pivot is LAPACK's: the first largest ``|re| + |im|``."""
+    whole batch.  The pivot is LAPACK's: the first largest ``|re| + |im|``; the
+    column below it is scaled by its reciprocal, as LAPACK does, so that near-ties
+    in the next column round as there."""
     (a,), (abdim,) = args, bdims
     a = move_to_front(a, abdim)
     if check_finite:
@@ -276,7 +296,7 @@ def _lu_factor(args, bdims, overwrite_a=False, check_finite=True):
         lu[rows, k] = row_p
         pivot = lu[:, k, k : k + 1]
         safe = np.where(pivot == 0, np.ones((), lu.dtype), pivot)
-        lu[:, k + 1 :, k] = np.where(pivot == 0, lu[:, k + 1 :, k], lu[:, k + 1 :, k] / safe)
+        lu[:, k + 1 :, k] = np.where(pivot == 0, lu[:, k + 1 :, k], lu[:, k + 1 :, k] * (1 / safe))
         lu[:, k + 1 :, k + 1 :] -= lu[:, k + 1 :, k : k + 1] * lu[:, k : k + 1, k + 1 :]
     if anywhere(np.diagonal(lu, axis1=1, axis2=2) == 0):
         warnings.warn(
@@ -308,13 +328,15 @@ def _lu_solve(args, bdims, trans=0, overwrite_b=False, check_finite=True):
         at_k, at_p = perm[rows, k], perm[rows, p]
         perm[rows, p] = at_k
         perm[rows, k] = at_p
+    sub = anywhere(np.diagonal(lu, axis1=1, axis2=2) == 0)  # a singular factor: LAPACK's infs
     if trans in (0, "N"):
-        y = _triangular_solve(lu, np.take_along_axis(b, perm[:, :, None], axis=1), True, unit_diagonal=True)
-        x = _triangular_solve(lu, y, False)
+        pb = np.take_along_axis(b, perm[:, :, None], axis=1)
+        y = _triangular_solve(lu, pb, True, unit_diagonal=True, substitute=sub)
+        x = _triangular_solve(lu, y, False, substitute=sub)
     else:
         t = 1 if trans in (1, "T") else 2
-        z = _triangular_solve(lu, b, False, trans=t)
-        w = _triangular_solve(lu, z, True, trans=t, unit_diagonal=True)
+        z = _triangular_solve(lu, b, False, trans=t, substitute=sub)
+        w = _triangular_solve(lu, z, True, trans=t, unit_diagonal=True, substitute=sub)
         x = np.take_along_axis(w, np.argsort(perm, axis=1)[:, :, None], axis=1)
     return (x[..., 0] if vector else x), 0
 
