@@ -105,6 +105,7 @@ CASES = [
     c((np.min, np.max, np.amin, np.amax, np.ptp), lambda x: (x.min(1), np.max(x, axis=(0, 1)), np.amin(x, 0), np.amax(x), np.ptp(x, 1)), [(3, 4)], (F, I)),
     c((np.any, np.all, np.count_nonzero), lambda x: (np.any(x > 0, axis=0), (x > -1).all(), np.count_nonzero(x > 0, axis=1)), [(3, 4)], (F, I)),
     c((np.std, np.var), lambda x: (x.std(), np.var(x, axis=1, ddof=1)), [(3, 4)], (F, F32, C)),
+    c((np.std, np.var, np.nanstd), lambda x, m: (np.std(x, mean=x.mean(keepdims=True)), np.var(x, axis=1, mean=m[:, None]), np.nanstd(x, axis=0, ddof=1, mean=np.nanmean(x, axis=0, keepdims=True))), [(3, 4), (3,)], id="std_given_mean"),
     # per-example vectors: the compiled reductions
     c((np.sum, np.mean, np.prod, np.max, np.min, np.var, np.std), lambda x: (x.sum(), np.mean(x, 0), x.prod(-1), x.max(), np.min(x), x.var(), np.std(x, ddof=1)), [(6,)], (F, F32), id="vector_reductions"),
     c((np.median,), lambda x: (np.median(x), np.median(x, axis=1)), [(3, 5)]),
@@ -233,6 +234,7 @@ CASES += [
     c(np.histogram, lambda x, w: (*np.histogram(x, 5, weights=w), *np.histogram(x, [-2, 0, 1], weights=w, density=True)), [(2, 6), (2, 6)], id="histogram_weights"),
     c(np.histogram, lambda x, e: np.histogram(x, np.sort(e)), [(10,), (4,)], id="histogram_edges"),
     c(np.histogram_bin_edges, lambda x: (np.histogram_bin_edges(x, 5), np.histogram_bin_edges(x, 3, range=(0, 1))), [(8,)], (F, I)),
+    c(np.histogram2d, lambda x, y, w: np.histogram2d(x, y, 3, [(-3, 3), (-3, 3)], weights=np.abs(w))[0], [(9,), (9,), (9,)], id="histogram2d_weights"),
     c((np.histogram2d, np.histogramdd), lambda x, y: (*np.histogram2d(x, y, 3), *np.histogram2d(x, y, [2, [-1, 0, 1]], density=True), *np.histogramdd(np.stack([x, y], axis=1), (2, 3), range=[(-1, 1), (-2, 2)])[1]), [(9,), (9,)]),
     c(np.histogramdd, lambda s, w: np.histogramdd(s, 3, weights=w)[0], [(7, 3), (7,)], id="histogramdd_weights"),
     c(np.bincount, lambda x, w: (np.bincount(np.abs(x), minlength=6), np.bincount(np.abs(x), w, minlength=6)), [(8,), (8,)], (I,)),
@@ -244,6 +246,7 @@ CASES += [
     c(np.roll, lambda x, s: (np.roll(x, 2), np.roll(x, -1, axis=1), np.roll(x, (1, 2), axis=(0, 1)), np.roll(x + 0 * s, (np.abs(s) * 3).astype(np.int64)), np.roll(x + 0 * s, (np.abs(s) * 3).astype(np.int64) - 4, axis=0)), [(3, 4), ()]),
     c((np.rollaxis, np.rot90), lambda x: (np.rollaxis(x, 2), np.rollaxis(x, 0, 3), np.rollaxis(x, -1, 1), np.rot90(x), np.rot90(x, 2), np.rot90(x, -1, axes=(2, 0))), [(2, 3, 4)]),
     c((np.fliplr, np.flipud), lambda x: (np.fliplr(x), np.flipud(x), np.flipud(x[0])), [(2, 3)]),
+    c(np.pad, lambda x, v: (np.pad(x, 1, constant_values=v[0] * 1.5), np.pad(x, {1: (2, 0)}, constant_values=x.max())), [(3, 4), (2,)], (F, I), unbatched=[False, True], id="pad_batched_fill"),  # (np.pad dispatches on x alone)
     c(np.pad, lambda x: (np.pad(x, 1), np.pad(x, ((1, 0), (2, 1)), constant_values=((1, 2), (3, 4))), np.pad(x, 2, mode="reflect"), np.pad(x, (1, 2), mode="edge"), np.pad(x, 1, mode="mean", stat_length=((1, 1), (2, 2))), np.pad(x, {1: (1, 1)}), np.pad(x, 1, "wrap")), [(3, 4)], (F, I)),
     c((np.tril, np.triu), lambda x: (np.tril(x), np.triu(x, 1), np.tril(x[0], -1), np.triu(x[None], -1)), [(3, 4)], (F, I)),
     c((np.diag, np.diagflat), lambda x: (np.diag(x), np.diag(x, 1), np.diag(x[0]), np.diag(x[0], -2), np.diagflat(x), np.diagflat(x[:, 0], 1)), [(3, 4)], (F, I)),

@@ -212,12 +212,18 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
                 return out, 0
         if "where" in kwargs:
             x, bdim, kwargs["where"] = with_mask(x, bdim, kwargs["where"])
+        mean = kwargs.get("mean")
+        if type(mean) is Mapped:  # std and var given a batched mean=: batch-first, as x
+            size = shape_of(mean.value)[mean.bdim]
+            x, bdim = bdim_at_front(x, bdim, size), 0
+            mean = kwargs["mean"] = bdim_at_front(mean.value, mean.bdim, size)
         x = move_to_front(x, bdim)
         if x.shape[0] == 0 and x.size == 0 and math.prod(x.shape[1:]):
             # Some NumPy reductions (median, quantiles) cannot reshape an empty batch:
             # reduce one example of zeros for the result's shape and dtype, keep none of it.
             one = np.zeros_like(x, shape=(1,) + tuple(x.shape[1:]))
             kwargs.pop("where", None)  # a mask changes neither the shape nor the dtype
+            kwargs.pop("mean", None)  # (nor does a given mean)
             out, out_bdim = rule([one], [0], axis, *rest, **kwargs)
             return out[:0], out_bdim
         nd = x.ndim - 1
@@ -232,11 +238,12 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
         shifted = tuple(a + 1 for a in axes)
         if not isinstance(axis, (tuple, list)) and axis is not None:
             shifted = shifted[0]
-        if has_out and not rest and _parallel.worth_splitting([x], x.shape[0], scale=3):
+        if has_out and not rest and mean is None and _parallel.worth_splitting([x], x.shape[0], scale=3):
             return _split_reduce(func, x, shifted, kwargs), 0
         return func(x, shifted, *rest, **kwargs), 0
 
-    register_batch_rule(func, rule, nargs=1, kw_operands=("where",) if masked else ())
+    operands = (("where",) if masked else ()) + (("mean",) if func in (np.std, np.var, np.nanstd, np.nanvar) else ())
+    register_batch_rule(func, rule, nargs=1, kw_operands=operands)
 
 
 def _kernel_reduce(kernel, x, bdim, axis, kwargs):

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .._registry import COMPOSITE, NoBatchRule, register_batch_rule
+from .._registry import COMPOSITE, Mapped, NoBatchRule, register_batch_rule
 from ._helpers import (
     along_axis,
     bdim_at_front,
@@ -354,12 +354,23 @@ def _pad(args, bdims, pad_width, mode="constant", **kwargs):
     (x,), (bdim,) = args, bdims
     if callable(mode):
         raise NoBatchRule("a function as mode")
+    fill = kwargs.get("constant_values")
+    if type(fill) is Mapped:
+        x, bdim = bdim_at_front(x, bdim, shape_of(fill.value)[fill.bdim]), 0
     x = move_to_front(x, bdim)
     nd = ndim_of(x) - 1
     if isinstance(pad_width, dict):
         pad_width = {normalize_axis(a, nd) + 1: w for a, w in pad_width.items()}
     else:
         pad_width = ((0, 0),) + tuple(map(tuple, np.broadcast_to(np.asarray(pad_width), (nd, 2))))
+    if type(fill) is Mapped:  # one number per example: pad with 0, then fill the border
+        if mode != "constant" or ndim_of(fill.value) != 1:
+            raise NoBatchRule("a batched constant_values= other than one number per example")
+        del kwargs["constant_values"]
+        border = np.pad(np.zeros((1,) + tuple(shape_of(x)[1:]), bool), pad_width, constant_values=True)
+        out = np.pad(x, pad_width, mode, **kwargs)
+        fill = move_to_front(fill.value, fill.bdim).astype(out.dtype)
+        return np.where(border, np.reshape(fill, (-1,) + (1,) * nd), out), 0
     for key, value in kwargs.items():
         if key in ("stat_length", "constant_values", "end_values") and np.ndim(value) == 2:
             rows = np.broadcast_to(np.asarray(value), (nd, 2))
@@ -367,7 +378,7 @@ def _pad(args, bdims, pad_width, mode="constant", **kwargs):
     return np.pad(x, pad_width, mode, **kwargs), 0
 
 
-register_batch_rule(np.pad, _pad, nargs=1)
+register_batch_rule(np.pad, _pad, nargs=1, kw_operands=("constant_values",))
 
 
 def _triangle(func):
