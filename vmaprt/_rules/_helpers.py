@@ -242,7 +242,8 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
             return _split_reduce(func, x, shifted, kwargs), 0
         return func(x, shifted, *rest, **kwargs), 0
 
-    operands = (("where",) if masked else ()) + (("mean",) if func in (np.std, np.var, np.nanstd, np.nanvar) else ())
+    takes_mean = func in (np.std, np.var, np.nanstd, np.nanvar)
+    operands = (("where",) if masked else ()) + (("mean",) if takes_mean else ())
     register_batch_rule(func, rule, nargs=1, kw_operands=operands)
 
 

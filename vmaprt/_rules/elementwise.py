@@ -31,17 +31,17 @@ def core_ndims(signature, nin):
     """Number of core dimensions of each input of a gufunc signature such as ``(m,n),(n)->(m)``."""
     if signature is None:
         return (0,) * nin
-    inputs = signature.split("->")[0]
-    return tuple(
-        0 if not group.strip() else len(group.split(","))
-        for group in re.findall(r"\(([^)]*)\)", inputs)
-    )
+    return _core_counts(signature.split("->")[0])
 
 
 @functools.lru_cache(maxsize=None)
 def out_core_ndims(signature):
     """Number of core dimensions of each output of a gufunc signature (``(m)`` for ``->(m)``)."""
-    return tuple(0 if not g.strip() else len(g.split(",")) for g in re.findall(r"\(([^)]*)\)", signature.split("->")[1]))
+    return _core_counts(signature.split("->")[1])
+
+
+def _core_counts(side):
+    return tuple(0 if not group.strip() else len(group.split(",")) for group in re.findall(r"\(([^)]*)\)", side))
 
 
 def _axes_from_end(ufunc, args, bdims, axes=None, axis=None, keepdims=False):
