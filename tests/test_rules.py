@@ -278,6 +278,7 @@ CASES += [
     # reductions and scans
     c(np.diff, lambda x, p: (np.diff(x), np.diff(x, 2, axis=0), np.diff(x, prepend=0.0), np.diff(x, axis=0, prepend=p[None], append=p[None]), np.diff(x, append=p[0]), np.diff(x, n=0)), [(3, 4), (4,)], (F, I)),
     c(np.ediff1d, lambda x, b: (np.ediff1d(x), np.ediff1d(x, to_begin=b), np.ediff1d(x, b[:1], [1.0, 2.0])), [(2, 3), (2,)]),
+    c(np.gradient, lambda f, s, t: (*np.gradient(f, np.cumsum(np.abs(s) + 0.5), np.cumsum(np.abs(t) + 0.5)), np.gradient(f, np.cumsum(np.abs(t) + 0.5), axis=-1, edge_order=2), *np.gradient(f, 0.5, np.cumsum(np.abs(t) + 0.5), edge_order=2), np.gradient(f[0], np.cumsum(np.abs(t) + 0.5))), [(3, 4), (3,), (4,)], (F, F32, I), id="gradient_batched_coordinates"),
     c(np.gradient, lambda f, d: (*np.gradient(f), np.gradient(f, axis=1), *np.gradient(f, 2.0, [0.0, 1.0, 3.0, 4.5]), np.gradient(f, axis=-1, edge_order=2), np.gradient(f[0], 0.5)), [(3, 4), ()]),
     c(np.trapezoid, lambda y, x: (np.trapezoid(y, x), np.trapezoid(y, x, axis=0), np.trapezoid(y, x[:, :1], axis=0), np.trapezoid(y, x[0])), [(3, 4), (3, 4)], id="trapezoid_2d_x"),
     c(np.trapezoid, lambda y, x: (np.trapezoid(y), np.trapezoid(y, dx=0.5, axis=0), np.trapezoid(y, x), np.trapezoid(y[0], x), np.trapezoid(y, np.cumsum(np.abs(x)), axis=1)), [(3, 4), (4,)]),

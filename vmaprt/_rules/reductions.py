@@ -90,14 +90,81 @@ def _ediff1d(args, bdims):
 register_batch_rule(np.ediff1d, _ediff1d, nargs=3)
 
 
-def _gradient(args, bdims, *varargs, axis=None, edge_order=1):
-    (f,), (bdim,) = args, bdims
-    f = move_to_front(f, bdim)
-    axes = tuple(a + 1 for a in normalize_axes(axis, ndim_of(f) - 1))
-    return np.gradient(f, *varargs, axis=axes, edge_order=edge_order), 0
+def _gradient(args, bdims, axis=None, edge_order=1):
+    """np.gradient.  Spacings that are the same for every example go to NumPy's own;
+    a batched one (coordinates per example along an axis) uses the same second-order
+    differences for uneven steps, with each example's steps."""
+    f, spacing = args[0], list(args[1:])
+    bf, bspacing = bdims[0], list(bdims[1:])
+    size = batch_size(args, bdims)
+    f = bdim_at_front(f, bf, size)
+    nd = ndim_of(f) - 1
+    axes = normalize_axes(axis, nd)
+    if not any(b is not None for b in bspacing):
+        out = np.gradient(f, *spacing, axis=tuple(a + 1 for a in axes), edge_order=edge_order)
+        return out, (0 if type(out) is not tuple else (0,) * len(out))
+    if len(spacing) == 1:
+        spacing, bspacing = spacing * len(axes), bspacing * len(axes)
+    if len(spacing) != len(axes):
+        raise TypeError("invalid number of arguments")
+    outs = []
+    for a, h, hb in zip(axes, spacing, bspacing):
+        if hb is None:
+            outs.append(np.gradient(f, h, axis=a + 1, edge_order=edge_order))
+        else:
+            outs.append(_uneven_gradient(f, a + 1, bdim_at_front(h, hb, size), edge_order))
+    return (outs[0], 0) if len(outs) == 1 else (tuple(outs), (0,) * len(outs))
 
 
-register_batch_rule(np.gradient, _gradient, nargs=1)
+def _uneven_gradient(f, axis, x, edge_order):
+    """The derivative of batch-first ``f`` along ``axis`` at the batch-first coordinates
+    ``x`` ([B, n]): central differences weighted by the neighbouring steps inside,
+    one-sided differences of order ``edge_order`` at the ends (NumPy's formulas)."""
+    if ndim_of(x) != 2:
+        raise NoBatchRule("batched spacing that is not one coordinate array per axis")
+    n = shape_of(f)[axis]
+    if n < edge_order + 1:
+        raise ValueError("Shape of array too small to calculate a numerical gradient, "
+                         "at least (edge_order + 1) elements are required.")
+    if shape_of(x)[1] != n:
+        raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+    h = np.diff(x, axis=1)
+    if h.dtype.kind in "iub":
+        h = h.astype(np.float64)
+    out = np.empty_like(f, dtype=f.dtype if f.dtype.kind in "fc" else np.float64)
+    if f.dtype.kind not in "fc":
+        f = f.astype(np.float64)
+    lead = (slice(None),) * axis
+
+    def at(k):
+        return f[lead + (k,)]
+
+    def coef(c, k):  # a [B] or [B, m] coefficient, its m along the axis of f[lead + (k,)]
+        nd, (b, *m) = ndim_of(at(k)), shape_of(c)
+        if not m:
+            return np.reshape(c, (b,) + (1,) * (nd - 1))
+        return np.reshape(c, (b,) + (1,) * (axis - 1) + tuple(m) + (1,) * (nd - axis - 1))
+
+    mid, h1, h2 = slice(1, -1), h[:, :-1], h[:, 1:]
+    out[lead + (mid,)] = (coef(-h2 / (h1 * (h1 + h2)), mid) * at(slice(None, -2))
+                          + coef((h2 - h1) / (h1 * h2), mid) * at(mid)
+                          + coef(h1 / (h2 * (h1 + h2)), mid) * at(slice(2, None)))
+    if edge_order == 1:
+        out[lead + (0,)] = (at(1) - at(0)) / coef(h[:, 0], 0)
+        out[lead + (-1,)] = (at(-1) - at(-2)) / coef(h[:, -1], -1)
+        return out
+    d1, d2 = h[:, 0], h[:, 1]
+    out[lead + (0,)] = (coef(-(2.0 * d1 + d2) / (d1 * (d1 + d2)), 0) * at(0)
+                        + coef((d1 + d2) / (d1 * d2), 0) * at(1)
+                        + coef(-d1 / (d2 * (d1 + d2)), 0) * at(2))
+    d1, d2 = h[:, -2], h[:, -1]
+    out[lead + (-1,)] = (coef(d2 / (d1 * (d1 + d2)), -1) * at(-3)
+                         + coef(-(d2 + d1) / (d1 * d2), -1) * at(-2)
+                         + coef((2.0 * d2 + d1) / (d2 * (d1 + d2)), -1) * at(-1))
+    return out
+
+
+register_batch_rule(np.gradient, _gradient)
 
 
 def _trapezoid(args, bdims, dx=1.0, axis=-1):
