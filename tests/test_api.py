@@ -315,10 +315,27 @@ def test_call_time_errors(in_dims, args, match):
         vmap(f, in_dims=in_dims)(*args)
 
 
+def test_structure_errors_show_the_structure_and_an_example_not_the_data():
+    P = collections.namedtuple("P", "a b")
+    with pytest.raises(ValueError) as info:
+        vmap(lambda p: p.a + p.b, in_dims=((0, None),))(P(np.full((3, 2), 7.25), np.full(2, 7.25)))
+    message = str(info.value)
+    assert "structure of the inputs, which is (P(a=*, b=*),)" in message
+    assert message.endswith("e.g. in_dims=(P(a=0, b=0),)") and "7.25" not in message
+    with pytest.raises(ValueError, match=r"outputs, which is \(\*, \{'u': \*\}\).*whole output.*out_dims=\(0, \{'u': 0\}\)"):
+        vmap(lambda x: (x, {"u": x}), out_dims=(0, 0, 0))(np.ones(3))
+
+
 def test_errors_name_the_function_via_partial():
     f = functools.partial(np.add, 1.0)
     with pytest.raises(ValueError, match=r"^vmap\(partial"):
         vmap(f, in_dims=None)(np.ones(2))
+
+
+def test_vmaprt_scipy_loads_on_first_use():
+    assert vmaprt.scipy.softmax is __import__("vmaprt.scipy").scipy.softmax
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        vmaprt.nothing
 
 
 def test_import_fails_loudly_without_the_compiled_core(tmp_path):

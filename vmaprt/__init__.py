@@ -38,6 +38,17 @@ from ._registry import PerformanceWarning, has_batch_rule, register_batch_rule  
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # vmaprt.scipy (the batch-aware SciPy wrappers) loads on first use, so that
+    # `import vmaprt` does not pay for importing scipy.special.
+    if name == "scipy":
+        import importlib
+
+        return importlib.import_module(".scipy", __name__)
+    raise AttributeError(f"module 'vmaprt' has no attribute {name!r}")
+
+
 __all__ = [
     "vmap",
     "BatchedArray",
@@ -50,4 +61,5 @@ __all__ = [
     "set_cache_limit",
     "tree",
     "random",
+    "scipy",
 ]

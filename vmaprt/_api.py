@@ -252,17 +252,31 @@ def _broadcast_prefix(spec, prefix, full, what, target):
         broadcast = optree.tree_broadcast_prefix(
             prefix, full, none_is_leaf=True, namespace=_tree.NAMESPACE
         )
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError):
+        # (the structure, not optree's message, which prints the user's data)
+        structure = optree.tree_structure(full, none_is_leaf=True, namespace=_tree.NAMESPACE)
+        leaves = structure.unflatten([_LEAF] * structure.num_leaves)
+        zeros = structure.unflatten([0] * structure.num_leaves)
+        part = "argument" if what == "in_dims" else "output"
         raise ValueError(
             f"vmap({spec.name}, {what}={prefix!r}): {what} is not compatible with the "
-            f"structure of {target}. {what} must be an int or None for a whole "
-            f"argument, or a container of the same type and length as the argument "
-            f"holding ints or None ({e})"
+            f"structure of {target}, which is {leaves!r} (* for each array or other "
+            f"leaf). {what} must be an int or None for a whole {part}, or a container "
+            f"of the same type and length as the {part} holding ints or None, e.g. "
+            f"{what}={zeros!r}"
         ) from None
     # Match by path, not position: an OrderedDict and a dict prefix order keys differently.
     paths, values, _ = _tree.flatten_with_path(broadcast)
     by_path = dict(zip(paths, values))
     return [by_path[p] for p in _tree.flatten_with_path(full)[0]]
+
+
+class _Leaf:
+    def __repr__(self):
+        return "*"
+
+
+_LEAF = _Leaf()
 
 
 def _arg_names(func, n):
