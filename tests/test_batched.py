@@ -292,8 +292,29 @@ def test_inner_vmap_writing_into_an_outer_only_value_is_refused():
 
         return vmap(inner)(np.ones((3, 2)) * x[0])
 
-    with pytest.raises(RuntimeError, match=r"cannot write a batched value"):
+    with pytest.raises(RuntimeError, match=r"cannot write a batched value into an array that varies along vmap level 1 only: the value .* also varies along level 2"):
         vmap(outer)(np.ones((4, 2)))
+
+
+def test_writing_a_value_of_another_level_into_an_array_of_one_level():
+    """An array made from the inner level's values cannot hold the outer level's: the
+    message names both levels and the fix, which then matches the double loop."""
+    x, p = np.arange(10.0).reshape(5, 2), np.arange(3.0)
+
+    def inner(x, p, make):
+        z = make(x, p)
+        z[0] = p * x[0]
+        z *= p
+        return z
+
+    def grid(make):
+        return vmap(lambda p: vmap(lambda x: inner(x, p, make))(x))(p)
+
+    with pytest.raises(RuntimeError, match=r"varies along vmap level 2 only: the value .* also varies along level 1 .*np.zeros_like\(x \* p\)"):
+        grid(lambda x, p: np.zeros_like(x))
+    want = np.stack([np.stack([inner(xi, pi, lambda x, p: np.zeros_like(x)) for xi in x]) for pi in p])
+    assert_matches(grid(lambda x, p: np.zeros_like(x * p)), want)
+    assert_matches(grid(lambda x, p: np.zeros(2, like=p * x)), want)
 
 
 @pytest.mark.parametrize(

@@ -273,6 +273,33 @@ def _escaped_error():
     )
 
 
+def _levels_in(obj):
+    """The levels a BatchedArray is batched at, innermost first."""
+    levels = []
+    while type(obj) is BatchedArray:
+        levels.append(obj.level)
+        obj = obj.value
+    return levels
+
+
+def _check_levels_of_target(target, sources):
+    """Refuse writing values that vary along a vmap level the target does not: under
+    nested vmap, an array made from values of the inner level only cannot hold one
+    that also depends on the outer level (or the other way round)."""
+    have = _levels_in(target)
+    missing = {lv for s in sources for lv in _levels_in(s) if lv not in have}
+    if missing:
+        depths = lambda levels: ", ".join(str(lv.depth) for lv in sorted(levels, key=lambda lv: lv.depth))  # noqa: E731
+        raise RuntimeError(
+            f"vmap: cannot write a batched value into an array that varies along vmap "
+            f"level {depths(have)} only: the value (or its index) also varies along level "
+            f"{depths(missing)} (level 1 is the outermost vmap), and all the examples of that "
+            f"level would write into the same memory. Create the array from values of "
+            f"every level involved, e.g. np.zeros_like(x * p) where x and p come from "
+            f"different levels, or np.zeros(shape, like=value)."
+        )
+
+
 def unbatched_target_error(what="an unbatched array"):
     return RuntimeError(
         f"vmap: cannot write a batched value into {what}: every example would "
@@ -572,6 +599,7 @@ def _dispatch_getitem(x, key):
 def _dispatch_setitem(x, key, value):
     key = _key_tuple(key)
     level = level_of(key, level_of((x, value)))
+    _check_levels_of_target(x, [value, *key])
     if x.level is not level:
         raise unbatched_target_error(
             "an array that is the same for every example at this vmap level "
