@@ -543,3 +543,23 @@ def test_scipy_special_sample(name):
     args[1:] = [a[0] for a in args[1:]]
     got = vmaprt.vmap(f, in_dims=in_dims)(*args)
     assert_matches(got, loop(f, args, in_dims))
+
+
+@pytest.mark.parametrize(
+    "f, per_example",
+    [
+        (lambda y, a: np.linalg.lstsq(a, y)[1], (15,)),
+        (lambda y, a: np.linalg.lstsq(a, np.stack([y, y], axis=1))[1], (15,)),
+        (lambda y, a: np.linalg.lstsq(np.ones_like(a), y)[1], (15,)),  # rank-deficient: no residuals
+        (lambda y, a: np.polyfit(a[:, 1], y, 2, full=True)[1], (15,)),
+        (lambda w, a: np.bincount(np.arange(10) % 3, weights=w), (10,)),
+        (lambda w, a: np.bincount(np.arange(10) % 3, weights=w, minlength=2), (10,)),
+    ],
+)
+def test_size_zero_with_a_shared_operand_has_the_shape_it_fixes(f, per_example):
+    """A shared operand fixes the per-example shape, so a batch of 0 has the shape a
+    batch of 2 has, with 0 in front."""
+    a = np.vander(np.linspace(-1, 1, 15), 3)
+    two = vmaprt.vmap(f, in_dims=(0, None))(np.ones((2, *per_example)), a)
+    zero = vmaprt.vmap(f, in_dims=(0, None))(np.ones((0, *per_example)), a)
+    assert zero.shape == (0,) + two.shape[1:] and zero.dtype == two.dtype

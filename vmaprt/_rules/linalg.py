@@ -95,7 +95,10 @@ def _lstsq(args, bdims, rcond=None):
         b = np.reshape(moveaxis(b, 0, 1), (m, size * k))
         x, resids, rank, s = _la.lstsq(a, b, rcond)
         x = moveaxis(np.reshape(x, (n, size, k)), 1, 0)
-        resids = np.reshape(resids, (size, k)) if shape_of(resids)[0] else np.zeros((size, 0), real_t)
+        # (NumPy's residuals are empty unless the rank is full and m > n; with no
+        # columns, as for a batch of 0, lstsq returns none but the rank still tells)
+        full = rank == n and m > n
+        resids = np.reshape(resids, (size, k)) if shape_of(resids)[0] else np.zeros((size, k if full else 0), real_t)
         return (x[..., 0] if vector else x, resids, rank, s), (0, 0, None, None)
     values, _ = broadcast_batched([a, b], [ab, bb], (2, 2))
     if shape_of(values[1])[-1] == 0:

@@ -211,8 +211,10 @@ def _bincount(args, bdims, minlength=0):
     if minlength < 0:
         raise ValueError("'minlength' must not be negative")
     length = minlength
-    if shape_of(x)[1]:
-        values = materialize(x)[0]
+    # (a shared x sets the bins even for a batch of 0: look at it as a batch of one)
+    sample = x if size or xb is not None else bdim_at_front(args[0], None, 1)
+    if shape_of(sample)[1]:
+        values = materialize(sample)[0]
         if (values < 0).any():
             raise ValueError("'list' argument must have no negative elements")
         lengths = np.maximum(values.max(axis=-1) + 1, minlength) if values.size else np.array([minlength])
