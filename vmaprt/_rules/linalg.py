@@ -14,6 +14,7 @@ from numpy.linalg import _linalg as _np_linalg
 from numpy.linalg import _umath_linalg
 
 from .. import _core
+from .._batched import BatchedArray
 from .._registry import COMPOSITE, register_batch_rule
 from ._helpers import (
     as_rows,
@@ -96,8 +97,9 @@ def _lstsq(args, bdims, rcond=None):
         x, resids, rank, s = _la.lstsq(a, b, rcond)
         x = moveaxis(np.reshape(x, (n, size, k)), 1, 0)
         # (NumPy's residuals are empty unless the rank is full and m > n; with no
-        # columns, as for a batch of 0, lstsq returns none but the rank still tells)
-        full = rank == n and m > n
+        # columns, as for a batch of 0, lstsq returns none but the rank still tells,
+        # unless it differs along an outer level)
+        full = m > n and type(rank) is not BatchedArray and rank == n
         resids = np.reshape(resids, (size, k)) if shape_of(resids)[0] else np.zeros((size, k if full else 0), real_t)
         return (x[..., 0] if vector else x, resids, rank, s), (0, 0, None, None)
     values, _ = broadcast_batched([a, b], [ab, bb], (2, 2))
