@@ -289,15 +289,18 @@ def _check_levels_of_target(target, sources):
     have = _levels_in(target)
     missing = {lv for s in sources for lv in _levels_in(s) if lv not in have}
     if missing:
-        depths = lambda levels: ", ".join(str(lv.depth) for lv in sorted(levels, key=lambda lv: lv.depth))  # noqa: E731
         raise RuntimeError(
             f"vmap: cannot write a batched value into an array that varies along vmap "
-            f"level {depths(have)} only: the value (or its index) also varies along level "
-            f"{depths(missing)} (level 1 is the outermost vmap), and all the examples of that "
+            f"level {_depths(have)} only: the value (or its index) also varies along level "
+            f"{_depths(missing)} (level 1 is the outermost vmap), and all the examples of that "
             f"level would write into the same memory. Create the array from values of "
             f"every level involved, e.g. np.zeros_like(x * p) where x and p come from "
             f"different levels, or np.zeros(shape, like=value)."
         )
+
+
+def _depths(levels):
+    return ", ".join(str(d) for d in sorted(lv.depth for lv in levels))
 
 
 def unbatched_target_error(what="an unbatched array"):
