@@ -83,6 +83,7 @@ CASES = [
     c(np.vecdot, np.vecdot, [(3, 4), (4,)], (F, C)),
     c(np.matvec, np.matvec, [(3, 4), (4,)]),
     c(np.vecmat, np.vecmat, [(3,), (3, 2)]),
+    c((np.matmul, np.dot), lambda w, v: (w @ v, np.dot(w, v), np.matmul(w, v.astype(w.dtype))), [(3, 4), (4,)], (F, F32, C, I), id="matrix_times_vectors"),
     c(np.vecdot, lambda a, b: (np.vecdot(a, b, axis=0), np.vecdot(a, b, axis=-1, keepdims=True)), [(3, 4), (3, 4)], (F, C), id="gufunc_axis"),
     c(np.matmul, lambda a, b: np.matmul(a, b, axes=[(1, 0), (-1, -2), (0, 1)]), [(4, 3), (5, 4)], id="gufunc_axes"),
     c(np.matvec, lambda a, x: np.matvec(a, x, axes=[(1, 0), (0,), (0,)]), [(4, 3), (4,)], id="gufunc_axes_matvec"),
@@ -563,3 +564,17 @@ def test_size_zero_with_a_shared_operand_has_the_shape_it_fixes(f, per_example):
     two = vmaprt.vmap(f, in_dims=(0, None))(np.ones((2, *per_example)), a)
     zero = vmaprt.vmap(f, in_dims=(0, None))(np.ones((0, *per_example)), a)
     assert zero.shape == (0,) + two.shape[1:] and zero.dtype == two.dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.int64])
+@pytest.mark.parametrize("in_dim", [0, 1, -1])
+def test_shared_matrix_times_a_batch_of_vectors(dtype, in_dim):
+    """W @ v, np.dot(W, v) with W shared: one product of the whole batch (V @ W.T)."""
+    rng = np.random.default_rng(7)
+    w = (rng.standard_normal((3, 4)) * 4).astype(dtype)
+    v = (rng.standard_normal((5, 4)) * 4).astype(dtype)
+    vv = v if in_dim == 0 else v.T
+    for f in (lambda v: w @ v, lambda v: np.dot(w, v)):
+        got = vmaprt.vmap(f, in_dims=in_dim)(vv)
+        assert_matches(got, loop(f, [v], (0,)))
+        assert_matches(vmaprt.vmap(f)(v[:0]), np.zeros((0, 3), got.dtype))

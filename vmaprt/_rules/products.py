@@ -79,6 +79,8 @@ def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
         return kernel(a, ab, b, bb), 0
     if bb is None and nb <= 2:  # [..., k] @ [k(, m)] on the last axis: one GEMM
         return _right_product(a, ab, na, b)
+    if ab is None and na == 2 and nb == 1:
+        return _left_product(a, b, bb)
     return _batched_einsum(_dot_subscripts(na, nb), [a, b], [ab, bb])
 
 
@@ -125,6 +127,8 @@ def _matmul(args, bdims, **kwargs):
         return kernel(a, ab, b, bb), 0
     if not kwargs and bb is None and nb <= 2 and na >= 1:  # an unbatched right operand: one GEMM/GEMV
         return _right_product(a, ab, na, b)
+    if not kwargs and ab is None and na == 2 and nb == 1:
+        return _left_product(a, b, bb)
     a_vec, b_vec = na == 1, nb == 1
     if a_vec:
         a = np.expand_dims(a, 0) if ab is None else np.expand_dims(move_to_front(a, ab), 1)
@@ -144,6 +148,13 @@ def _matmul(args, bdims, **kwargs):
 
 
 register_batch_rule(np.matmul, _matmul, nargs=2)
+
+
+def _left_product(a, b, bb):
+    """``a @ v`` per example for an unbatched ``[n, k]`` matrix ``a`` and a batch of
+    vectors: ``V @ a.T``, one BLAS call (as a stack of [k, 1] columns it was one tiny
+    product per example, 12-27x NumPy's ``V @ a.T`` on [80000, 8])."""
+    return np.matmul(move_to_front(b, bb), np.swapaxes(a, 0, 1)), 0
 
 
 def right_matmul(a, b):
