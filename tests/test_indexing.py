@@ -115,6 +115,32 @@ def test_batched_boolean_mask_is_refused():
         vmap(lambda a: a[a > 0])(np.ones((2, 3)))
 
 
+@pytest.mark.parametrize("kind", LAYOUTS)
+def test_assigning_one_value_through_a_batched_mask_keeps_the_shape(rng, kind):
+    """y[y < 0] = 0 selects a different number of elements per example, but every one
+    gets the same value (a number, or a row for the axes after the mask's): a fill."""
+    x = rng.standard_normal((5, 4, 3))
+
+    def f(a, r):
+        y = a.copy()
+        y[y < 0] = 0
+        y[a > 1] = a.max()  # one number per example
+        y[a[:, 0] > 0] = r  # one row per example, for each selected row
+        z = (a * 10).astype(np.int64)
+        z[a < 0] = 2.7  # cast as NumPy casts it
+        return y, z
+
+    r = rng.standard_normal((5, 3))
+    x = layout(x, 0, kind)
+    got, want = vmap(f)(x, r), loop(f, [x, r], (0, 0))
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-13)
+    assert [g.shape for g in vmap(f)(x[:0], r[:0])] == [(0, 4, 3)] * 2
+    with pytest.raises(RuntimeError, match=r"^vmap: indexing with a batched boolean mask"):
+        vmap(lambda a: (a.copy().__setitem__(a < 0, a[a < 0] * 2)))(x)  # one value per element: ragged
+
+
 def test_too_many_indices():
     with pytest.raises(IndexError, match="too many indices.*1-dimensional per example"):
         vmap(lambda a: a[0, 0])(np.ones((2, 3)))

@@ -144,6 +144,8 @@ def _getitem(x, xbdim, key, size):
 
 def _setitem(x, xbdim, key, v, vbdim, size):
     x = move_to_front(x, xbdim)
+    if _masked_fill(x, key, v, vbdim, size):
+        return
     pkey, nres, layout = _plan(_entries(key, ndim_of(x) - 1), size)
     if layout is None and vbdim is None:  # v broadcasts from the right as it is
         _batched.setitem(x, pkey, v)
@@ -161,6 +163,28 @@ def _setitem(x, xbdim, key, v, vbdim, size):
     elif layout is not None:
         v = np.transpose(v, layout)
     _batched.setitem(x, pkey, v)
+
+
+def _masked_fill(x, key, v, vbdim, size):
+    """``x[mask] = v`` with one batched boolean mask and a ``v`` that is the same for
+    every selected element (a number, or one row of the axes after the mask's):
+    ``np.copyto(x, v, where=mask)``, the shape unchanged, whatever each example
+    selects.  False when the key is not of that form."""
+    if len(key) != 1 or key[0][1] is None:
+        return False
+    mask, mbdim = key[0]
+    if getattr(mask, "dtype", None) != np.bool_:
+        return False
+    mask = move_to_front(mask, mbdim)
+    nd, mnd = ndim_of(x) - 1, ndim_of(mask) - 1
+    vnd = ndim_of(v) - (vbdim is not None)
+    if mnd > nd or tuple(shape_of(mask)[1:]) != tuple(shape_of(x)[1 : 1 + mnd]) or vnd > nd - mnd:
+        return False  # (the loop raises NumPy's error, or v holds one value per selected element)
+    if vbdim is not None:  # one value per example: after the batch axis, past the mask's axes
+        v = move_to_front(v, vbdim)
+        v = np.reshape(v, shape_of(v)[:1] + (1,) * (nd - vnd) + tuple(shape_of(v)[1:]))
+    np.copyto(x, v, casting="unsafe", where=np.reshape(mask, shape_of(mask) + (1,) * (nd - mnd)))
+    return True
 
 
 _batched._INDEXING["getitem"] = _getitem
