@@ -151,6 +151,8 @@ def render():
         "widths of ``np.strings`` do not make a call dispatch.  When only such an argument is",
         "batched, NumPy converts it with ``np.asarray`` and vmap refuses; make the",
         "first argument batched too, e.g. ``np.take(np.asarray(table, like=i), i)``.",
+        "The methods of a plain ndarray do not dispatch either: ``W.dot(v)`` with a",
+        "batched ``v`` is refused, where ``W @ v`` and ``np.dot(W, v)`` batch.",
     ]
     for module in [*COUNTED, *others]:
         module_rows = [r for r in table if r.module == module]
