@@ -144,7 +144,7 @@ def _getitem(x, xbdim, key, size):
 
 def _setitem(x, xbdim, key, v, vbdim, size):
     x = move_to_front(x, xbdim)
-    if _masked_fill(x, key, v, vbdim, size):
+    if _masked_fill(x, key, v, vbdim):
         return
     pkey, nres, layout = _plan(_entries(key, ndim_of(x) - 1), size)
     if layout is None and vbdim is None:  # v broadcasts from the right as it is
@@ -165,7 +165,7 @@ def _setitem(x, xbdim, key, v, vbdim, size):
     _batched.setitem(x, pkey, v)
 
 
-def _masked_fill(x, key, v, vbdim, size):
+def _masked_fill(x, key, v, vbdim):
     """``x[mask] = v`` with one batched boolean mask and a ``v`` that is the same for
     every selected element (a number, or one row of the axes after the mask's):
     ``np.copyto(x, v, where=mask)``, the shape unchanged, whatever each example
