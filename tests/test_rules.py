@@ -9,6 +9,7 @@ with captured outer values are checked too.  ``test_every_rule_has_a_case``
 keeps the table complete: a new rule needs a case here.
 """
 
+import inspect
 import warnings
 import zlib
 
@@ -578,3 +579,36 @@ def test_shared_matrix_times_a_batch_of_vectors(dtype, in_dim):
         got = vmaprt.vmap(f, in_dims=in_dim)(vv)
         assert_matches(got, loop(f, [v], (0,)))
         assert_matches(vmaprt.vmap(f)(v[:0]), np.zeros((0, 3), got.dtype))
+
+
+@pytest.mark.parametrize(
+    "f, shapes",
+    [
+        (lambda v, w: np.einsum("ij,j->i", w, v), [(10000, 8), (5, 8)]),
+        (lambda a, b: np.tensordot(a, b, axes=1), [(400, 16, 16), (400, 16, 16)]),
+        (lambda a, b: np.einsum("ij,jk,k->i", a, b, b[0]), [(300, 16, 16), (300, 16, 16)]),
+        (lambda v, w: np.einsum("ij,j->i", w, v, optimize=False), [(10000, 8), (5, 8)]),
+    ],
+)
+def test_large_batched_einsum_is_optimized_and_matches_the_loop(f, shapes, monkeypatch):
+    """Above EINSUM_OPTIMIZE_MIN operand elements the batched einsum hands its
+    contractions to BLAS (optimize=True) unless the call chose; results match."""
+    from vmaprt._rules import products
+
+    rng = np.random.default_rng(3)
+    x, y = (rng.standard_normal(s) for s in shapes)
+    in_dims = (0, 0 if shapes[0][0] == shapes[1][0] else None)
+    assert sum(x.size for x in (x, y)) >= products.EINSUM_OPTIMIZE_MIN
+    want = np.stack([f(x[i], y[i] if in_dims[1] == 0 else y) for i in range(len(x))])
+    calls, einsum = [], np.einsum
+
+    def spy(*args, **kwargs):
+        if all(type(a) is np.ndarray for a in args[1:]):
+            calls.append(kwargs.get("optimize", False))
+        return einsum(*args, **kwargs)
+
+    monkeypatch.setattr(np, "einsum", spy)
+    got = vmaprt.vmap(f, in_dims=in_dims)(x, y)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    chose = "optimize=False" not in inspect.getsource(f)
+    assert calls and all(bool(c) == chose for c in calls)

@@ -31,7 +31,17 @@ def _batched_einsum(subscripts, operands, bdims, **kwargs):
     out = _rowwise_dot(terms, output, z, values)
     if out is not None:
         return out, 0
+    if "optimize" not in kwargs and len(values) > 1 and sum(math.prod(shape_of(v)) for v in values) >= EINSUM_OPTIMIZE_MIN:
+        kwargs = dict(kwargs, optimize=True)
     return np.einsum(",".join(terms) + "->" + z + output, *values, **kwargs), 0
+
+
+EINSUM_OPTIMIZE_MIN = 65536
+"""From this many operand elements a batched einsum of several operands runs with
+``optimize=True``, which hands contractions to BLAS: 'ij,zj->zi' over [80000, 8]
+took 5.6 ms plain and 0.9 ms optimized (``V @ W.T`` 0.75), 'zij,zjk->zik' over
+[2000, 16, 16] 11.4 and 1.7 ms.  Finding the path costs about 30 us, which a
+small batch does not win back (5 us plain on [8, 3])."""
 
 
 def _rowwise_dot(terms, output, z, values):
