@@ -1139,11 +1139,11 @@ def unary_flat(name, x):
     return None if bad else out
 
 
-def _rows_of(x, Py_ssize_t bdim, dtype):
+def _rows_of(x, Py_ssize_t bdim):
     """A batch as ``(array, batch stride, element stride)`` over its flattened
     examples, without copying, or None when the examples do not flatten to one
-    stride (or the dtype differs)."""
-    if type(x) is not np.ndarray or x.dtype != dtype:
+    stride.  (Its callers have checked the dtype.)"""
+    if type(x) is not np.ndarray:
         return None
     cdef Py_ssize_t s[32]
     if x.ndim > 32 or not _elem_strides(x, s):
@@ -1171,8 +1171,8 @@ def batched_binary(name, x, xbdim, y, ybdim):
     if sx != sy or (xbdim is None and ybdim is None):
         return None
     nb = x.shape[xbdim] if xbdim is not None else y.shape[ybdim]
-    rx = _rows_of(x, xbdim, x.dtype) if xbdim is not None else _rows_of(x[None], 0, x.dtype)
-    ry = _rows_of(y, ybdim, y.dtype) if ybdim is not None else _rows_of(y[None], 0, y.dtype)
+    rx = _rows_of(x, xbdim) if xbdim is not None else _rows_of(x[None], 0)
+    ry = _rows_of(y, ybdim) if ybdim is not None else _rows_of(y[None], 0)
     if rx is None or ry is None:
         return None
     cdef cnp.ndarray X = rx[0], Y = ry[0]
@@ -1253,7 +1253,7 @@ def batched_rowscalar(name, x, v, bint v_first=False):
     for d in range(1, nd):
         if V.shape[d] != 1:
             return None
-    rx = _rows_of(X, 0, X.dtype)
+    rx = _rows_of(X, 0)
     if rx is None or (rx[2] != 1 and X.size > X.shape[0]):
         return None
     cdef Py_ssize_t sv[32]
@@ -1279,7 +1279,7 @@ def batched_unary(name, x, Py_ssize_t bdim):
     cdef int t = _real_type(x)
     if t < 0:
         return None
-    rx = _rows_of(x, bdim, x.dtype)
+    rx = _rows_of(x, bdim)
     if rx is None:
         return None
     cdef cnp.ndarray X = rx[0]
