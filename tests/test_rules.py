@@ -612,3 +612,20 @@ def test_large_batched_einsum_is_optimized_and_matches_the_loop(f, shapes, monke
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     chose = "optimize=False" not in inspect.getsource(f)
     assert calls and all(bool(c) == chose for c in calls)
+
+
+def test_batched_keyword_operands_passed_by_position():
+    """A parameter that a rule takes batched by keyword works when given by position
+    too (np.histogram2d passes weights to np.histogramdd so): no per-example loop."""
+    from vmaprt import scipy as vsp
+
+    rng = np.random.default_rng(5)
+    x, w, p = rng.standard_normal((4, 9)), np.abs(rng.standard_normal((4, 9))), rng.standard_normal((4, 2))
+    cases = [
+        (lambda x, w, p: np.histogramdd(x[:, None], 3, [(-3, 3)], False, w)[0], (x, w, p)),
+        (lambda x, w, p: np.diff(x, 1, -1, p), (x, w, p)),
+        (lambda x, w, p: vsp.logsumexp(x, None, w), (x, w, p)),
+        (lambda x, w, p: np.histogram2d(x, p[0] + x, 3, [(-3, 3), (-4, 4)], False, w)[0], (x, w, p)),
+    ]
+    for f, args in cases:
+        assert_matches(vmaprt.vmap(f)(*args), loop(f, list(args), (0, 0, 0)))

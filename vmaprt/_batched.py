@@ -435,6 +435,9 @@ def apply_rule(entry, args, kwargs, level):
     """Unwrap the operands at ``level``, run the rule, wrap its result."""
     if entry.nargs == _registry.COMPOSITE:
         return entry.rule(*args, **kwargs)
+    n = entry.nargs
+    if entry.kw_operands and n is not None and len(args) > n and any(_batched_in(a, level) for a in args[n:]):
+        args, kwargs = entry.parameters_as_keywords(args, kwargs)
     params = kwargs
     if kwargs:
         args, kwargs = entry.operands_from_keywords(args, kwargs)
@@ -448,7 +451,6 @@ def apply_rule(entry, args, kwargs, level):
                 params[k] = Mapped(*unwrap(kwargs[k], level))
         else:
             params = kwargs
-    n = entry.nargs
     if n is None or n >= len(args):
         operands, rest = args, ()
     else:

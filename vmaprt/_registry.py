@@ -51,30 +51,41 @@ class Mapped(NamedTuple):
 class Rule:
     """A registered rule, with how many leading positional arguments are operands."""
 
-    __slots__ = ("func", "rule", "nargs", "kw_operands", "_operand_names")
+    __slots__ = ("func", "rule", "nargs", "kw_operands", "_positional")
 
     def __init__(self, func, rule, nargs, kw_operands=()):
         self.func = func
         self.rule = rule
         self.nargs = nargs
         self.kw_operands = frozenset(kw_operands)
-        self._operand_names = None
+        self._positional = None
 
-    def operand_names(self):
-        """Names of the operand parameters, for operands passed by keyword."""
-        if self._operand_names is None:
+    def positional_names(self):
+        """Names of the function's parameters that can be passed by position."""
+        if self._positional is None:
             try:
                 params = list(inspect.signature(self.func).parameters.values())
             except (TypeError, ValueError):
                 params = []
-            positional = [
-                p.name
-                for p in params
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            ]
-            n = len(positional) if self.nargs is None else self.nargs
-            self._operand_names = tuple(positional[:n])
-        return self._operand_names
+            self._positional = tuple(
+                p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            )
+        return self._positional
+
+    def operand_names(self):
+        """Names of the operand parameters, for operands passed by keyword."""
+        names = self.positional_names()
+        return names if self.nargs is None else names[: self.nargs]
+
+    def parameters_as_keywords(self, args, kwargs):
+        """Pass the positional arguments after the operands by keyword
+        (``np.histogramdd(x, 5, None, False, w)``), so that a batched one among them
+        reaches the rule as a keyword operand; unchanged when they have no names."""
+        names = self.positional_names()
+        n = self.nargs
+        if n is None or len(args) > len(names) or any(name in kwargs for name in names[n : len(args)]):
+            return args, kwargs
+        return args[:n], {**kwargs, **dict(zip(names[n:], args[n:]))}
 
     def operands_from_keywords(self, args, kwargs):
         """Move operands given by keyword (``np.clip(x, a_min=lo)``) into ``args``.

@@ -442,19 +442,9 @@ def _histogramdd(args, bdims, bins=10, range=None, density=None, weights=None):
 
 
 register_batch_rule(np.histogramdd, _histogramdd, nargs=1, kw_operands=("weights",))
-def _histogram2d(x, y, bins=10, range=None, density=None, weights=None):
-    """np.histogram2d is np.histogramdd([x, y], ...), as NumPy writes it, except that
-    the options go by keyword: a batched ``weights`` reaches the rule only that way."""
-    if len(x) != len(y):
-        raise ValueError("x and y must have the same length.")
-    try:
-        n = len(bins)
-    except TypeError:
-        n = 1
-    if n not in (1, 2):  # one sequence of edges for both
-        bins = [bins, bins]
-    hist, edges = np.histogramdd([x, y], bins, range=range, density=density, weights=weights)
-    return hist, edges[0], edges[1]
 
 
-register_batch_rule(np.histogram2d, _histogram2d, nargs=COMPOSITE)
+# np.histogram2d is np.histogramdd([x, y], bins, range, density, weights): its own
+# implementation dispatches (a batched weights, passed there by position, reaches
+# the rule by keyword: Rule.parameters_as_keywords).
+register_batch_rule(np.histogram2d, np.histogram2d._implementation, nargs=COMPOSITE)
