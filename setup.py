@@ -32,7 +32,7 @@ else:
 extensions = [
     Extension(
         "vmaprt._core",
-        ["vmaprt/_core.pyx"],
+        ["src/vmaprt/_core.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"), ("VMAPRT_DEBUG", int(DEBUG))],
         extra_compile_args=[*openmp[0], "-O3"] + (["-O0", "-g"] if DEBUG else []),

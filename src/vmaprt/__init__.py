@@ -8,7 +8,7 @@ it over a whole batch, through batch rules and compiled strided kernels.
 array([4., 4., 4.])
 """
 
-import os
+import os as _os
 
 # Note [OpenMP wait policy]
 #     By default OpenMP worker threads spin after a parallel loop, waiting for
@@ -16,18 +16,38 @@ import os
 #     a batched dot followed by a matrix product took 9.4 ms instead of 0.5 ms.
 #     "passive" makes them sleep instead.  It only applies if this process has
 #     not loaded an OpenMP runtime yet, and a value the user set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+_os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+
+def _missing_core(error):
+    """The ImportError for a missing compiled core, naming its cause and a fix that works."""
+    import importlib.metadata
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    try:
+        installed = Path(importlib.metadata.distribution("vmaprt").locate_file("vmaprt")).resolve()
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    if installed is not None and installed != here and (installed / "__init__.py").exists():
+        cause = (f"the folder {here}, which has no compiled extension, is shadowing the installed "
+                 f"vmaprt at {installed}: the current folder or PYTHONPATH puts it first on sys.path. "
+                 f"Run from another folder, or unset PYTHONPATH.")
+    elif installed is None:
+        cause = ("vmaprt is not installed in this environment, and this folder has no compiled "
+                 "extension. Install it with `pip install .` from the repository root (or "
+                 "`pip install vmaprt`), which compiles it, and run from another folder than src/.")
+    else:
+        cause = ("the installed vmaprt has no working compiled extension. Reinstall it with "
+                 "`pip install --force-reinstall --no-deps .` from the repository root.")
+    return ImportError(f"vmaprt: the compiled extension vmaprt._core could not be imported "
+                       f"({error}). {cause}")
+
 
 try:
     from . import _core  # noqa: E402  (the compiled kernels)
-except ImportError as e:  # never fall back to pure Python silently
-    raise ImportError(
-        f"vmaprt: the compiled extension vmaprt._core could not be imported ({e}). "
-        f"vmaprt needs it: install the package with `pip install .` (or a wheel), "
-        f"which compiles it; in a source checkout run `python setup.py build_ext "
-        f"--inplace`. Importing vmaprt from the source tree without building it "
-        f"also gives this error."
-    ) from e
+except ImportError as _error:  # never fall back to pure Python silently
+    raise _missing_core(_error) from _error
 from . import _rules  # noqa: E402, F401  (registers every batch rule)
 from . import random  # noqa: E402
 from . import tree  # noqa: E402
