@@ -350,3 +350,11 @@ def test_import_fails_loudly_without_the_compiled_core(tmp_path):
     result = subprocess.run([sys.executable, "-c", "import vmaprt"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode != 0
     assert "vmaprt: the compiled extension vmaprt._core could not be imported" in result.stderr
+    # the cause first: this copy, run from its parent folder, shadows the installed package
+    assert f"the folder {src.resolve()}, which has no compiled extension, is shadowing the installed vmaprt at" in result.stderr
+    assert "Run from another folder" in result.stderr
+
+
+def test_no_stray_public_names():
+    public = {name for name in dir(vmaprt) if not name.startswith("_")}
+    assert public <= set(vmaprt.__all__), public - set(vmaprt.__all__)

@@ -9,13 +9,12 @@ module and closed at the end; the killed-worker test runs last.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
+from child_process import run_python
 import vmaprt
 
 da = pytest.importorskip("dask.array")
@@ -241,7 +240,7 @@ def test_vmap_does_not_import_dask():
         "vmaprt.vmap(lambda t: t['a'].sum(), in_dims=({'a': 0},))({'a': np.ones((3, 2))})\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    run_python(code)
 
 
 # On the cluster: out of core, and a worker killed mid-computation -----------------------------

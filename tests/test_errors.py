@@ -3,6 +3,7 @@ ValueError/TypeError/RuntimeError that starts with ``vmap`` and leaves the
 caller's arrays exactly as they were."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -170,3 +171,54 @@ def test_a_random_argument_error_does_not_advance_the_generator():
     with pytest.raises(ValueError):
         rng.normal(scale=-1.0, size=3)
     np.testing.assert_array_equal(rng.normal(size=3), vmaprt.random.default_rng(3).normal(size=3))
+
+
+# Messages that name the cause first -----------------------------------------------------------
+OUTSIDE = np.zeros((4, 3))
+
+
+def _write_row(x):
+    OUTSIDE[0] = x  # a row of an array created outside the function
+    return x
+
+
+def _write_slice(x):
+    OUTSIDE[1:3] = x * 2
+    return x
+
+
+def _write_number(x):
+    OUTSIDE[0, 0] = x.sum()  # NumPy converts with float(x) and raises its own ValueError from ours
+    return x
+
+
+@pytest.mark.parametrize("f", [_write_row, _write_slice, _write_number])
+def test_a_write_into_an_array_from_outside_names_that_cause_and_the_fix(f):
+    before = OUTSIDE.copy()
+    with pytest.raises((RuntimeError, ValueError)) as info:
+        vmap(f)(np.ones((2, 3)))
+    error = info.value if isinstance(info.value, RuntimeError) else info.value.__cause__
+    assert isinstance(error, RuntimeError), info.value
+    line = f.__code__.co_firstlineno + 1
+    assert re.match(rf"vmap: `target\[\.\.\.\] = value` at {re.escape(__file__)}:{line} cannot write a "
+                    r"batched value into a plain NumPy array: one created outside the vmapped function",
+                    str(error)), str(error)
+    assert "np.zeros_like(x)" in str(error) and "out of place" in str(error)
+    np.testing.assert_array_equal(OUTSIDE, before)
+
+
+def test_asarray_in_other_code_keeps_the_general_message():
+    with pytest.raises(RuntimeError, match=r"^vmap: a BatchedArray was converted to a NumPy array"):
+        vmap(lambda x: np.asarray(x) + 1)(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("args, in_dims, name", [
+    (([1.0, 2.0, 3.0],), 0, "a"),
+    (([[1, 2], [3, 4]], np.ones(2)), (0, None), "a"),
+    ((np.ones((2, 2)), ((1.0, 2.0), (3.0, 4.0))), (None, 0), "b"),
+])
+def test_a_list_of_numbers_as_a_mapped_input_says_to_convert_it(args, in_dims, name):
+    func = np.dot if len(args) == 2 else np.sum
+    with pytest.raises(ValueError, match=rf"Python (list|tuple) of numbers: .* convert it to an array "
+                                         rf"first: np.asarray\({name}\)$"):
+        vmap(func, in_dims=in_dims)(*args)

@@ -5,14 +5,13 @@ import gc
 import multiprocessing
 import os
 import resource
-import subprocess
-import sys
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
+from child_process import run_python
 import vmaprt
 from vmaprt import _core, vmap
 
@@ -154,11 +153,9 @@ def test_buffer_cache_under_threads_gives_each_call_its_own_memory(cache_on):
 
 def test_cache_limit_from_the_environment():
     code = "from vmaprt import _core; print(_core.cache_info()['limit'])"
-    ok = subprocess.run([sys.executable, "-c", code], env={**os.environ, "VMAPRT_CACHE_MB": "3"},
-                        capture_output=True, text=True, check=True)
+    ok = run_python(code, env={"VMAPRT_CACHE_MB": "3"})
     assert ok.stdout.strip() == str(3 << 20)
-    bad = subprocess.run([sys.executable, "-c", code], env={**os.environ, "VMAPRT_CACHE_MB": "lots"},
-                         capture_output=True, text=True)
+    bad = run_python(code, env={"VMAPRT_CACHE_MB": "lots"}, check=False)
     assert bad.returncode != 0 and "VMAPRT_CACHE_MB must be a whole number of megabytes" in bad.stderr
 
 

@@ -8,14 +8,13 @@ generator with the same seed.
 
 import doctest
 import pickle
-import subprocess
-import sys
 import threading
 
 import numpy as np
 import pytest
 import scipy.stats as st
 
+from child_process import run_python
 import vmaprt
 from vmaprt import _core
 from vmaprt.random import Generator, default_rng
@@ -202,7 +201,7 @@ def _digest(seed):
 
 def test_reproducible_across_processes():
     digests = {
-        subprocess.run([sys.executable, "-c", SCRIPT.format(seed=SEED)], capture_output=True, text=True, check=True).stdout.strip()
+        run_python(SCRIPT.format(seed=SEED)).stdout.strip()
         for _ in range(2)
     }
     assert digests == {_digest(SEED)}

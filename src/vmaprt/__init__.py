@@ -25,23 +25,40 @@ def _missing_core(error):
     from pathlib import Path
 
     here = Path(__file__).resolve().parent
-    try:
-        installed = Path(importlib.metadata.distribution("vmaprt").locate_file("vmaprt")).resolve()
-    except importlib.metadata.PackageNotFoundError:
-        installed = None
-    if installed is not None and installed != here and (installed / "__init__.py").exists():
+    installed = _found_elsewhere(here)
+    if installed is not None:
         cause = (f"the folder {here}, which has no compiled extension, is shadowing the installed "
                  f"vmaprt at {installed}: the current folder or PYTHONPATH puts it first on sys.path. "
                  f"Run from another folder, or unset PYTHONPATH.")
-    elif installed is None:
-        cause = ("vmaprt is not installed in this environment, and this folder has no compiled "
-                 "extension. Install it with `pip install .` from the repository root (or "
-                 "`pip install vmaprt`), which compiles it, and run from another folder than src/.")
     else:
-        cause = ("the installed vmaprt has no working compiled extension. Reinstall it with "
-                 "`pip install --force-reinstall --no-deps .` from the repository root.")
-    return ImportError(f"vmaprt: the compiled extension vmaprt._core could not be imported "
-                       f"({error}). {cause}")
+        try:
+            importlib.metadata.distribution("vmaprt")
+            cause = ("the installed vmaprt has no working compiled extension. Reinstall it with "
+                     "`pip install --force-reinstall --no-deps .` from the repository root.")
+        except importlib.metadata.PackageNotFoundError:
+            cause = ("vmaprt is not installed in this environment, and this folder has no compiled "
+                     "extension. Install it with `pip install .` from the repository root, which "
+                     "compiles it, and run from another folder than src/.")
+    return ImportError(f"vmaprt: the compiled extension vmaprt._core could not be imported: "
+                       f"{cause} (The import error was: {error})")
+
+
+def _found_elsewhere(here):
+    """Where the import system would find vmaprt if the folder ``here`` were not on sys.path."""
+    import importlib.machinery
+    import sys
+    from pathlib import Path
+
+    others = [p for p in sys.path if Path(p or ".").resolve() != here.parent]
+    for finder in sys.meta_path:  # an editable install adds a finder of its own
+        path = others if finder is importlib.machinery.PathFinder else None
+        try:
+            spec = finder.find_spec("vmaprt", path)
+        except (AttributeError, ImportError, TypeError, ValueError):
+            continue
+        if spec is not None and spec.origin and Path(spec.origin).resolve().parent != here:
+            return Path(spec.origin).resolve().parent
+    return None
 
 
 try:

@@ -174,13 +174,7 @@ def _process_batched_inputs(spec, args):
         if d is None:
             continue
         if not _is_array(leaf) or leaf.ndim == 0:
-            raise ValueError(
-                f"vmap({spec.name}, in_dims={in_dims!r}): got in_dim={d} for "
-                f"{_describe_leaf(spec, args, treespec, i)}, which is "
-                + (f"a 0-d array" if _is_array(leaf) else f"of type {type(leaf).__name__}")
-                + ". Only arrays with at least one dimension can be mapped; use None "
-                "as the in_dim of this input"
-            )
+            raise ValueError(_unmappable_leaf(spec, in_dims, args, treespec, i, d, leaf))
         if not -leaf.ndim <= d < leaf.ndim:
             raise ValueError(
                 f"vmap({spec.name}, in_dims={in_dims!r}): got in_dim={d} for "
@@ -291,6 +285,28 @@ def _arg_names(func, n):
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
             names.append(p.name)
     return [names[i] if i < len(names) else f"args[{i}]" for i in range(n)]
+
+
+def _unmappable_leaf(spec, in_dims, args, treespec, i, d, leaf):
+    """The message for an int in_dim given to a leaf that has no axis to map."""
+    head = f"vmap({spec.name}, in_dims={in_dims!r}): got in_dim={d} for "
+    path = _tree.flatten_with_path(args)[0][i]
+    arg = args[path[0]]
+    if len(path) > 1 and isinstance(arg, (list, tuple)) and _numbers_only(arg):
+        # A list of numbers is a pytree of Python numbers to vmap, not an array.
+        name = _arg_names(spec.func, len(args))[path[0]]
+        return (head + f"argument {name}, which is a Python {type(arg).__name__} of numbers: vmap "
+                f"reads a {type(arg).__name__} as a pytree whose leaves (here Python numbers) "
+                f"are passed one by one, and a number has no axis to map. To map over its "
+                f"elements, convert it to an array first: np.asarray({name})")
+    what = "a 0-d array" if _is_array(leaf) else f"of type {type(leaf).__name__}"
+    return (head + f"{_describe_leaf(spec, args, treespec, i)}, which is {what}. Only arrays with "
+            f"at least one dimension can be mapped; use None as the in_dim of this input")
+
+
+def _numbers_only(tree):
+    """Whether every leaf of ``tree`` is a number (the nested lists np.asarray turns into an array)."""
+    return all(isinstance(leaf, (int, float, complex, np.number, np.bool_)) for leaf in _tree.flatten(tree)[0])
 
 
 def _describe_leaf(spec, args, treespec, i):

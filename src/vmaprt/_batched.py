@@ -15,9 +15,11 @@ Note [dispatch at the innermost level]
     nesting needs no special case.
 """
 
+import dis
 import functools
 import math
 import operator
+import sys
 import warnings
 
 import numpy as np
@@ -127,13 +129,13 @@ class BatchedArray(NDArrayOperatorsMixin):
         raise _data_dependent("bool(x), or an `if`/`while` on an array")
 
     def __float__(self):
-        raise _data_dependent("float(x)")
+        raise _conversion_error(_data_dependent("float(x)"))
 
     def __int__(self):
-        raise _data_dependent("int(x)")
+        raise _conversion_error(_data_dependent("int(x)"))
 
     def __complex__(self):
-        raise _data_dependent("complex(x)")
+        raise _conversion_error(_data_dependent("complex(x)"))
 
     def __index__(self):
         raise _data_dependent("operator.index(x), or using x as a Python index")
@@ -145,7 +147,7 @@ class BatchedArray(NDArrayOperatorsMixin):
         raise _data_dependent("x.tolist()")
 
     def __array__(self, dtype=None, copy=None):
-        raise RuntimeError(
+        raise _conversion_error(RuntimeError(
             "vmap: a BatchedArray was converted to a NumPy array (np.asarray or "
             "__array__). That happens when code that does not dispatch on NumPy's "
             "protocols receives it, when a plain ndarray is indexed by a batched "
@@ -154,7 +156,7 @@ class BatchedArray(NDArrayOperatorsMixin):
             "with np.zeros_like(x) or np.zeros(shape, like=x)). For other code, "
             "register a batch rule with vmaprt.register_batch_rule(func), or run it "
             "once per example with vmaprt.per_example(func)."
-        )
+        ))
 
     # The two NumPy protocols ----------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -261,6 +263,34 @@ def _data_dependent(what):
         f"the code that needs it in vmaprt.per_example(...). (NumPy also converts "
         f"a value this way when it is written into one element of an unbatched "
         f"array, z[i] = x: create z with np.zeros_like(x) or like=x instead.)"
+    )
+
+
+# Note [which write converted a batch]
+#     `out[i] = x` with a plain ndarray `out` makes NumPy's ndarray.__setitem__,
+#     which is C code with no frame of its own, call x.__array__ (or float(x)
+#     for one element).  So the frame that called the conversion is the user's,
+#     stopped at the STORE_SUBSCR that writes; any other caller (np.asarray in
+#     library code, float(x) in an expression) is at another instruction.
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+
+
+def _conversion_error(error):
+    """``error``, or the plain-array write error when the conversion comes from `out[i] = x`.
+
+    Called by the BatchedArray method that NumPy or Python called to convert it.
+    """
+    frame = sys._getframe(2)  # 0: here, 1: the converting method, 2: its caller
+    code = frame.f_code.co_code
+    if not (0 <= frame.f_lasti < len(code) and code[frame.f_lasti] == _STORE_SUBSCR):
+        return error
+    return RuntimeError(
+        f"vmap: `target[...] = value` at {frame.f_code.co_filename}:{frame.f_lineno} cannot write a "
+        f"batched value into a plain NumPy array: one created outside the vmapped function, or "
+        f"inside it without like=. That array holds one value per element, not one per example. "
+        f"Create the target inside the function from a batched input, with np.zeros_like(x) or "
+        f"np.zeros(shape, like=x), or write the function out of place (build the result with "
+        f"np.stack or np.concatenate and return it)."
     )
 
 
