@@ -54,12 +54,26 @@ exclude_patterns = ["_build"]
 templates_path = []
 pygments_style = "sphinx"
 
-html_theme = "alabaster"
+# Note [the page layout]
+#     pydata-sphinx-theme, as NumPy, SciPy and pandas use.  Every page is a
+#     top-level entry of the toctree, so the header lists them all (no "More"
+#     menu hiding the last two), and the left sidebar, which would only show
+#     the sub-pages of the current page, would be empty: it is turned off,
+#     which gives the article the width of the code blocks (tests/test_docs.py,
+#     Note [the width of a code block], measures it).  The right sidebar keeps
+#     the page's table of contents; previous/next links close every page.
+#     Nothing here links to a host: the build reads no network resource, and
+#     the project has no public repository to point to.
+html_theme = "pydata_sphinx_theme"
 html_static_path = []
 html_title = f"vmaprt {release}"
+html_sidebars = {"**": []}
 html_theme_options = {
-    "description": "vmap for NumPy on the CPU",
-    "fixed_sidebar": True,
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 7,
+    "navbar_align": "left",
+    "navbar_persistent": ["search-button"],
+    "show_prev_next": True,
 }
 
 
