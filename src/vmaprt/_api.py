@@ -8,9 +8,12 @@ Chunking is its own path, ``_chunked_vmap``, around the same steps.  Dask
 inputs take another, ``vmaprt/_dask.py``, which runs this pipeline per block.
 """
 
+from __future__ import annotations
+
 import functools
 import inspect
 import sys
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import optree
@@ -19,12 +22,23 @@ from . import _core, _levels
 from . import tree as _tree
 from ._batched import BatchedArray, level_of
 
+if TYPE_CHECKING:
+    from ._typing import Dims, Randomness
+
 __all__ = ["vmap"]
 
 _RANDOMNESS = ("error", "different", "same")
 
 
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None, axis_size=None):
+def vmap(
+    func: Callable[..., Any],
+    in_dims: Dims = 0,
+    out_dims: Dims = 0,
+    randomness: Randomness = "error",
+    *,
+    chunk_size: int | None = None,
+    axis_size: int | None = None,
+) -> Callable[..., Any]:
     """Vectorize ``func`` over a batch axis of its inputs.
 
     ``func`` is written for one example.  ``vmap(func)`` runs it on a whole

@@ -15,12 +15,15 @@ Note [dispatch at the innermost level]
     nesting needs no special case.
 """
 
+from __future__ import annotations
+
 import dis
 import functools
 import math
 import operator
 import sys
 import warnings
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 import optree
@@ -745,7 +748,10 @@ def _stack(results, level, name):
 
 
 # per_example ---------------------------------------------------------------------------------
-def per_example(fn):
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def per_example(fn: _F) -> _F:
     """Make ``fn`` safe to call under vmap by running it once per example.
 
     Outside vmap the wrapper calls ``fn`` directly.  Under vmap, if a batch

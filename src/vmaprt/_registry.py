@@ -17,8 +17,10 @@ is the same for every example); a tuple or list result takes one bdim for all
 of its elements, or a tuple with one per element.
 """
 
+from __future__ import annotations
+
 import inspect
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 __all__ = [
     "PerformanceWarning",
@@ -118,7 +120,13 @@ INPLACE = {}
 """func -> index of the argument it writes into; the fallback checks that target."""
 
 
-def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=()):
+def register_batch_rule(
+    func: Callable[..., Any],
+    rule: Callable[..., Any] | None = None,
+    *,
+    nargs: int | None = None,
+    kw_operands: Sequence[str] = (),
+) -> Callable[..., Any]:
     """Register ``rule`` as the batch rule of ``func``.
 
     Use it as a decorator, ``@register_batch_rule(np.foo)``, or call it with
@@ -181,7 +189,7 @@ def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=()):
     return register if rule is None else register(rule)
 
 
-def has_batch_rule(func):
+def has_batch_rule(func: Callable[..., Any]) -> bool:
     """Whether ``func`` runs batched under vmap (True) or per example / refused (False).
 
     Every NumPy ufunc, and so every ``scipy.special`` ufunc, has one; so do the

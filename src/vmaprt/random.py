@@ -52,14 +52,20 @@ Note [chunking and randomness]
     unchunked level has a dict of its own and never resets anything.
 """
 
+from __future__ import annotations
+
 import functools
 import math
 import operator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _batched, _core, _levels
 from ._batched import BatchedArray, assign, level_of
+
+if TYPE_CHECKING:
+    from ._typing import DTypeLike, Draw, Param, Seed, Size
 
 __all__ = ["Generator", "default_rng"]
 
@@ -72,7 +78,7 @@ _PERMUTATION, _SAMPLE, _ROW_UNIFORM = range(3)
 _POISSON_LAM_MAX = np.iinfo(np.int64).max - np.sqrt(np.iinfo(np.int64).max) * 10
 
 
-def default_rng(seed=None):
+def default_rng(seed: Seed | Generator = None) -> Generator:
     """A :class:`Generator` seeded like ``numpy.random.default_rng``.
 
     Parameters
@@ -154,17 +160,17 @@ class Generator:
 
     # State ---------------------------------------------------------------------
     @property
-    def key(self):
+    def key(self) -> int:
         """The Philox key, ``k0 + (k1 << 64)`` as ``np.random.Philox(key=...)`` takes it."""
         return self._k0 | (self._k1 << 64)
 
     @property
-    def calls(self):
+    def calls(self) -> int:
         """How many draws this generator has made: the ``k`` of the next draw."""
         return self._calls
 
     @property
-    def seed_seq(self):
+    def seed_seq(self) -> np.random.SeedSequence:
         """The ``numpy.random.SeedSequence`` the key comes from."""
         return self._seed_seq
 
@@ -174,7 +180,7 @@ class Generator:
     def __reduce__(self):
         return _restore, (self._seed_seq, self._calls, self._spawned)
 
-    def spawn(self, n_children):
+    def spawn(self, n_children: int) -> list[Generator]:
         """``n_children`` independent generators, as ``numpy.random.Generator.spawn``.
 
         Child ``i`` is seeded with ``SeedSequence(entropy, spawn_key=spawn_key + (j,))``
@@ -283,7 +289,7 @@ class Generator:
         return lay, out.reshape(lay.physical_shape + tuple(row_shape))
 
     # Uniform ------------------------------------------------------------------------
-    def random(self, size=None, dtype=np.float64, out=None):
+    def random(self, size: Size = None, dtype: DTypeLike = np.float64, out: Draw = None) -> Draw:
         """Uniform floats in [0, 1), as ``numpy.random.Generator.random``.
 
         Value ``p`` is ``(w >> 11) * 2**-53`` for word ``p`` of the call's main
@@ -315,7 +321,7 @@ class Generator:
         """
         return self._fixed("random", _UNIFORM, size, dtype, out)
 
-    def uniform(self, low=0.0, high=1.0, size=None):
+    def uniform(self, low: Param = 0.0, high: Param = 1.0, size: Size = None) -> Draw:
         """Uniform floats in [low, high): ``low + (high - low) * random()``, as NumPy.
 
         ``low`` and ``high`` may be batched.
@@ -339,7 +345,7 @@ class Generator:
         return _scalar(np.add(low, np.multiply(span, lay.wrap(values))), size)
 
     # Normal and exponential -------------------------------------------------------------
-    def standard_normal(self, size=None, dtype=np.float64, out=None):
+    def standard_normal(self, size: Size = None, dtype: DTypeLike = np.float64, out: Draw = None) -> Draw:
         """Standard normal values, as ``numpy.random.Generator.standard_normal``.
 
         A 256-layer ziggurat reads one word per value (99.3% of values); a
@@ -356,7 +362,7 @@ class Generator:
         """
         return self._fixed("standard_normal", _NORMAL, size, dtype, out)
 
-    def normal(self, loc=0.0, scale=1.0, size=None):
+    def normal(self, loc: Param = 0.0, scale: Param = 1.0, size: Size = None) -> Draw:
         """Normal values: ``loc + scale * standard_normal()``, as NumPy.  ``loc`` and
         ``scale`` may be batched.
 
@@ -376,7 +382,9 @@ class Generator:
         lay, values = self._runs(_NORMAL, levels, k, shape, np.float64)
         return _scalar(np.add(loc, np.multiply(scale, lay.wrap(values))), size)
 
-    def standard_exponential(self, size=None, dtype=np.float64, method="zig", out=None):
+    def standard_exponential(
+        self, size: Size = None, dtype: DTypeLike = np.float64, method: str = "zig", out: Draw = None
+    ) -> Draw:
         """Exponential values with scale 1, as ``numpy.random.Generator.standard_exponential``.
 
         A 256-layer ziggurat reads one word per value (98.9% of values); a
@@ -394,7 +402,7 @@ class Generator:
             raise ValueError(f"standard_exponential: method must be 'zig' or 'inv', got {method!r}")
         return self._fixed("standard_exponential", _EXPONENTIAL, size, dtype, out)
 
-    def exponential(self, scale=1.0, size=None):
+    def exponential(self, scale: Param = 1.0, size: Size = None) -> Draw:
         """Exponential values: ``scale * standard_exponential()``.  ``scale`` may be batched."""
         scale = _float_param(scale)
         _check(scale, lambda v: v < 0, "scale < 0")
@@ -404,7 +412,7 @@ class Generator:
         return _scalar(np.multiply(scale, lay.wrap(values)), size)
 
     # Gamma and beta ---------------------------------------------------------------------
-    def standard_gamma(self, shape, size=None, dtype=np.float64, out=None):
+    def standard_gamma(self, shape: Param, size: Size = None, dtype: DTypeLike = np.float64, out: Draw = None) -> Draw:
         """Gamma values with scale 1 (Marsaglia-Tsang, and Ahrens-Dieter GS for
         ``shape < 1``), each from its position's sub-stream.  ``shape`` may be batched."""
         dtype = _float_dtype(dtype, "standard_gamma")
@@ -418,7 +426,7 @@ class Generator:
             res = res.astype(np.float32)
         return _finish(res, size, out, float)
 
-    def gamma(self, shape, scale=1.0, size=None):
+    def gamma(self, shape: Param, scale: Param = 1.0, size: Size = None) -> Draw:
         """Gamma values: ``scale * standard_gamma(shape)``.  Both may be batched.
 
         Examples
@@ -438,7 +446,7 @@ class Generator:
         res = self._elements(_GAMMA, levels, k, per_example, [(shape, np.float64)], np.float64)
         return _scalar(np.multiply(scale, res), size)
 
-    def beta(self, a, b, size=None):
+    def beta(self, a: Param, b: Param, size: Size = None) -> Draw:
         """Beta values (Johnk's method when ``a, b <= 1``, else a ratio of gammas),
         each from its position's sub-stream.  ``a`` and ``b`` may be batched."""
         a, b = _float_param(a), _float_param(b)
@@ -450,7 +458,7 @@ class Generator:
         return _scalar(res, size)
 
     # Discrete ---------------------------------------------------------------------------
-    def poisson(self, lam=1.0, size=None):
+    def poisson(self, lam: Param = 1.0, size: Size = None) -> Draw:
         """Poisson counts (NumPy's methods: products of uniforms for ``lam < 10``,
         PTRS above), each from its position's sub-stream.  ``lam`` may be batched.
 
@@ -471,7 +479,7 @@ class Generator:
         res = self._elements(_POISSON, levels, k, shape, [(lam, np.float64)], np.int64)
         return _scalar(res, size, int)
 
-    def binomial(self, n, p, size=None):
+    def binomial(self, n: Param, p: Param, size: Size = None) -> Draw:
         """Binomial counts: inversion for ``n * min(p, 1 - p) <= 30``, else BTRS
         (Hormann's transformed rejection), each from its position's sub-stream.
         ``n`` and ``p`` may be batched."""
@@ -484,7 +492,10 @@ class Generator:
         res = self._elements(_BINOMIAL, levels, k, shape, [(n, np.int64), (p, np.float64)], np.int64)
         return _scalar(res, size, int)
 
-    def integers(self, low, high=None, size=None, dtype=np.int64, endpoint=False):
+    def integers(
+        self, low: Param, high: Param | None = None, size: Size = None, dtype: DTypeLike = np.int64,
+        endpoint: bool = False,
+    ) -> Draw:
         """Uniform integers in [low, high) (or [low, high] with ``endpoint=True``),
         as ``numpy.random.Generator.integers``, for every integer dtype and bool.
 
@@ -521,7 +532,10 @@ class Generator:
         return res
 
     # Choice and permutations -------------------------------------------------------------
-    def choice(self, a, size=None, replace=True, p=None, axis=0, shuffle=True):
+    def choice(
+        self, a: Param, size: Size = None, replace: bool = True, p: Param | None = None, axis: int = 0,
+        shuffle: bool = True,
+    ) -> Draw:
         """A random sample from ``a`` (an int ``n`` for ``range(n)``, or an array,
         along ``axis``), as ``numpy.random.Generator.choice``.
 
@@ -629,7 +643,7 @@ class Generator:
             order = np.sort(order, axis=-1)
         return lay.wrap(order.reshape(order.shape[:-1] + shape))
 
-    def permutation(self, x, axis=0):
+    def permutation(self, x: Param, axis: int = 0) -> Draw:
         """A permuted ``range(x)`` (int ``x``) or a permuted copy of the array ``x``
         along ``axis``, as ``numpy.random.Generator.permutation``.
 
@@ -656,7 +670,7 @@ class Generator:
         idx = self._permutation_indices("permutation", x.shape[axis])
         return _take(x, idx, axis)
 
-    def shuffle(self, x, axis=0):
+    def shuffle(self, x: Draw, axis: int = 0) -> None:
         """Shuffle ``x`` in place along ``axis``, as ``numpy.random.Generator.shuffle``.
 
         ``x`` may be a BatchedArray: each example is shuffled (its own way

@@ -15,6 +15,10 @@ True
 [2, (4, 6)]
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable, Iterable
+
 import optree
 
 __all__ = ["flatten", "flatten_with_path", "unflatten", "map", "leaves", "register_node"]
@@ -22,32 +26,36 @@ __all__ = ["flatten", "flatten_with_path", "unflatten", "map", "leaves", "regist
 NAMESPACE = "vmaprt"
 
 
-def flatten(tree):
+def flatten(tree: Any) -> tuple[list[Any], optree.PyTreeSpec]:
     """``(leaves, treespec)`` of ``tree``, leaves in a fixed order."""
     return optree.tree_flatten(tree, none_is_leaf=True, namespace=NAMESPACE)
 
 
-def flatten_with_path(tree):
+def flatten_with_path(tree: Any) -> tuple[list[tuple[Any, ...]], list[Any], optree.PyTreeSpec]:
     """``(paths, leaves, treespec)``: each path is the tuple of keys down to its leaf."""
     return optree.tree_flatten_with_path(tree, none_is_leaf=True, namespace=NAMESPACE)
 
 
-def leaves(tree):
+def leaves(tree: Any) -> list[Any]:
     """The leaves of ``tree``, in the order :func:`flatten` gives them."""
     return optree.tree_leaves(tree, none_is_leaf=True, namespace=NAMESPACE)
 
 
-def unflatten(treespec, leaves):
+def unflatten(treespec: optree.PyTreeSpec, leaves: Iterable[Any]) -> Any:
     """Rebuild a tree of the structure ``treespec`` from ``leaves``."""
     return optree.tree_unflatten(treespec, leaves)
 
 
-def map(func, tree, *rest):
+def map(func: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """Apply ``func`` to every leaf of ``tree`` (and the matching leaves of ``rest``)."""
     return optree.tree_map(func, tree, *rest, none_is_leaf=True, namespace=NAMESPACE)
 
 
-def register_node(cls, flatten_func, unflatten_func):
+def register_node(
+    cls: type,
+    flatten_func: Callable[[Any], tuple[Iterable[Any], Hashable]],
+    unflatten_func: Callable[[Any, Iterable[Any]], Any],
+) -> None:
     """Make instances of ``cls`` pytree nodes for vmap's ``in_dims``, inputs and outputs.
 
     Parameters
