@@ -287,37 +287,69 @@ def machine_info(modules):
 
 
 def plot(rows, columns, geomeans, path, title):
-    """Bars of each column's ratio to NumPy per workload, log scale, a line at 1."""
+    """Horizontal bars of each column's ratio to NumPy per workload, log scale, a line at 1.
+
+    Written as SVG or PNG by the extension of ``path``.
+
+    Note [a plot for the docs column]
+        docs/performance.rst shows the plot at the width of its content
+        column, about 860 px, so the figure is 9 inches wide (864 CSS px for
+        an SVG at 100%, where its 8-9 pt labels read as 11-12 px).  The
+        workloads go down the y axis with their names written out, and each
+        gets one thin bar per column, so the height grows with the rows and
+        columns instead of the labels crowding along the x axis.  Bars start
+        at 1, NumPy's time, so a faster column's bar points left and a
+        slower one's right; the x axis is labelled at the top as well.  An SVG is
+        written with a fixed hash salt and no date, so the same numbers give
+        the same file.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     cols = [c for c in columns if c != "numpy"]
-    fig, ax = plt.subplots(figsize=(max(8.0, 0.9 * len(rows) + 2), 6.0), layout="constrained")
-    width = 0.8 / len(cols)
+    bar = 0.065  # inches per bar
+    group = bar * len(cols) + 0.13  # inches per workload
+    height = group * len(rows) + 1.5  # title, legend and the two x axes
     colors = plt.get_cmap("tab10").colors
-    for j, col in enumerate(cols):
-        xs, ys = [], []
-        for i, r in enumerate(rows):
-            c = r["columns"].get(col)
-            if c is not None and "ratio" in c:
-                xs.append(i + (j - (len(cols) - 1) / 2) * width)
-                ys.append(c["ratio"])
-        g = geomeans.get(col)
-        label = f"{col} (geomean {fmt_ratio(g)})" if g else col
-        ax.bar(xs, ys, width, label=label, color=colors[j % len(colors)])
-    ax.axhline(1.0, color="black", linewidth=1)
-    ax.set_yscale("log")
-    ax.set_ylabel("time / best hand-vectorized NumPy (lower is faster)")
-    ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([f"{r['name']}\n{_shape(r)}" for r in rows], rotation=60, ha="right", fontsize=7)
-    ax.set_xlim(-0.6, len(rows) - 0.4)
-    ax.grid(axis="y", which="major", alpha=0.3)
-    ax.set_title(title, fontsize=10)
-    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with plt.rc_context({"svg.hashsalt": "vmaprt-benchmarks", "font.size": 8}):
+        fig, ax = plt.subplots(figsize=(9.0, height), layout="constrained")
+        step = bar / group  # one bar, in units of a workload
+        for j, col in enumerate(cols):
+            ys, xs = [], []
+            for i, r in enumerate(rows):
+                c = r["columns"].get(col)
+                if c is not None and "ratio" in c:
+                    ys.append(i + (j - (len(cols) - 1) / 2) * step)
+                    xs.append(c["ratio"])
+            g = geomeans.get(col)
+            label = f"{col} (geomean {fmt_ratio(g)})" if g else col
+            ax.barh(ys, [x - 1.0 for x in xs], height=step * 0.9, left=1.0, label=label,
+                    color=colors[j % len(colors)], zorder=2)
+            if j == 0:  # the first column is vmaprt's: write its ratios at the bars' ends
+                for y, x in zip(ys, xs):
+                    ax.annotate(fmt_ratio(x), (x, y), xytext=(2 if x >= 1 else -2, 0),
+                                textcoords="offset points", ha="left" if x >= 1 else "right",
+                                va="center", fontsize=6.5, color=colors[0])
+        ax.axvline(1.0, color="black", linewidth=1, zorder=3)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("time / best hand-vectorized NumPy (log scale; left of the line at 1 is faster)")
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([f"{r['name']} {_shape(r)}" for r in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)  # the first workload at the top
+        ax.tick_params(axis="y", length=0)
+        ax.tick_params(axis="x", which="both", top=True, labeltop=True)
+        ax.grid(axis="x", which="major", alpha=0.3, zorder=0)
+        fig.legend(loc="outside upper center", ncols=3, frameon=False, title=title,
+                   title_fontproperties={"size": 9})
+        metadata = {"Date": None} if str(path).lower().endswith(".svg") else None
+        fig.savefig(path, dpi=150, metadata=metadata)
+        plt.close(fig)
 
 
 def compare(paths):
@@ -361,7 +393,9 @@ def parse_args(argv):
                    help="pause before each sample, for other thread pools to park "
                         "(default 0.15; 0.01 with --quick)")
     p.add_argument("--json", metavar="PATH", help="write the results and machine info to PATH")
-    p.add_argument("--plot", metavar="PATH.png", help="draw the ratios to NumPy into PATH.png")
+    p.add_argument("--plot", metavar="PATH",
+                   help="draw the ratios to NumPy into PATH, as SVG if it ends in .svg, else as "
+                        "PNG (or the format its extension names)")
     p.add_argument("--no-torch", action="store_true", help="leave the torch.vmap column out")
     p.add_argument("--no-jax", action="store_true", help="leave the jax columns out")
     p.add_argument("--compare", nargs="+", metavar="JSON",
