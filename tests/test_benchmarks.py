@@ -60,3 +60,16 @@ def test_quick_run_writes_table_json_and_plot(suite, tmp_path, capsys):
 def test_filter_without_match_lists_the_workloads(suite, capsys):
     assert suite.main(["--quick", "--filter", "no such workload", "--no-torch", "--no-jax"]) == 2
     assert "tiny dot" in capsys.readouterr().err
+
+
+def test_small_batch_family_runs_and_checks_every_column(suite, tmp_path, capsys):
+    small = importlib.import_module("benchmarks.small")
+    out_json = tmp_path / "small.json"
+    argv = ["--quick", "--filter", "MLP", "--filter", "solve", "--no-torch", "--no-jax", "--repeats", "1",
+            "--json", str(out_json)]
+    assert small.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "B = 16:" in text and "B = 64:" in text and "per op: elementwise" in text
+    data = json.loads(out_json.read_text())
+    assert {r["batch"] for r in data["family"]} == {16, 64}
+    assert all({"vmaprt", "numpy", "loop"} <= set(r["seconds"]) and r["ops"] > 0 for r in data["family"])
