@@ -43,6 +43,9 @@ napoleon_use_rtype = False
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"
+# Signatures show defaults as written (dtype=np.float64), not their repr
+# (dtype=<class 'numpy.float64'>).
+autodoc_preserve_defaults = True
 
 # The tutorial's ``>>>`` blocks are doctests: tests/test_docs.py runs every
 # docs/*.rst file through the standard library's doctest with these flags.
