@@ -133,21 +133,26 @@ def test_sphinx_build_has_no_warnings(html_build):
 
 
 # Note [the width of a code block]
-#     Measured in headless Chromium (Debian's chromium, --window-size=1280,2000,
-#     so with a 15 px vertical scrollbar) on these docs in pydata-sphinx-theme
-#     0.24 with conf.py's options (no primary sidebar, the page's table of
-#     contents on the right): a <pre> straight in the article is 894 px wide,
-#     862 px inside its padding; its font is 14 px monospace, and 100
-#     characters of DejaVu Sans Mono (the widest of the theme's font stack,
-#     0.602 em: SF Mono, Menlo and Source Code Pro are 0.60, Cascadia Code
-#     0.59, Consolas 0.55) measure 842.9 px, 8.43 px a character.  862 / 8.43
-#     = 102.3, so 102 characters fit.  Each enclosing <dd> (a definition list,
-#     an autodoc'ed function or class) or <li> indents a block by 30-32 px, and
-#     one of <blockquote> by no more, so such a block is charged 32 px (3.8
-#     characters) per level: 98 characters in a docstring, 94 in a method's
-#     docstring inside its class (830 and 798 px measured).  A longer line
-#     makes the block scroll sideways and hides its end, which on these pages
-#     is the shape comment that explains the line.
+#     Measured in headless Chromium 1280 px wide (Debian's chromium,
+#     --window-size=1280,2000, so with a 15 px vertical scrollbar) on these
+#     docs in pydata-sphinx-theme 0.24 with conf.py's layout (no left sidebar,
+#     the page's contents on the right), by a script added to a copy of each
+#     page and read back with --dump-dom: a <pre> straight in the article is
+#     894 px wide, 862 px inside its padding (clientWidth minus
+#     getComputedStyle padding); its font is 14 px monospace, and a span of 100
+#     characters in that font measures 842.9 px, 8.43 px a character, in
+#     DejaVu Sans Mono (0.602 em; the theme's stack tries Cascadia Code,
+#     Source Code Pro, Menlo and Consolas first, none of them wider).
+#     862 / 8.43 = 102.3, so 102 characters fit.  Each enclosing <dd> (a
+#     definition list, an autodoc'ed function or class) or <li> indents a block
+#     by 30-32 px, so a block is charged 32 px (3.8 characters) per level: 98
+#     characters in a function's docstring, 94 in a method's inside its class
+#     (830 and 798 px measured); a <blockquote> (none in these docs, not
+#     measured) is counted the same.  On the 93
+#     blocks of these docs this limit and Chromium's scrollWidth > clientWidth
+#     agreed on every block, before the long lines were wrapped (12 scrolled)
+#     and after.  A longer line makes the block scroll sideways and hides its
+#     end, which on these pages is the shape comment that explains the line.
 CODE_WIDTH_PX, CHAR_PX, INDENT_PX = 862, 8.43, 32
 INDENTING = {"dd", "li", "blockquote"}
 
