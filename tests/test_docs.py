@@ -148,10 +148,9 @@ def test_sphinx_build_has_no_warnings(html_build):
 #     by 30-32 px, so a block is charged 32 px (3.8 characters) per level: 98
 #     characters in a function's docstring, 94 in a method's inside its class
 #     (830 and 798 px measured); a <blockquote> (none in these docs, not
-#     measured) is counted the same.  On the 93
-#     blocks of these docs this limit and Chromium's scrollWidth > clientWidth
-#     agreed on every block, before the long lines were wrapped (12 scrolled)
-#     and after.  A longer line makes the block scroll sideways and hides its
+#     measured) is counted the same.  On the 93 blocks of these docs this
+#     limit and Chromium's scrollWidth > clientWidth agreed on every block,
+#     before the long lines were wrapped (12 scrolled) and after.  A longer line makes the block scroll sideways and hides its
 #     end, which on these pages is the shape comment that explains the line.
 CODE_WIDTH_PX, CHAR_PX, INDENT_PX = 862, 8.43, 32
 INDENTING = {"dd", "li", "blockquote"}
