@@ -7,8 +7,9 @@ Note [docs import the installed package]
     ``import vmaprt`` finds: the installed package (``pip install .``), whose
     compiled ``vmaprt._core`` is the one users get.  Inserting the source tree
     here would document a tree that may have no compiled extension, or one
-    that is stale.  To build from a checkout without installing, build the
-    extension in place and run ``python -m sphinx`` from the repository root.
+    that is stale.  Under the src/ layout the checkout itself is not
+    importable; to document a checkout you edit, install it editable
+    (``pip install -e .``).
 """
 
 import doctest
@@ -18,9 +19,8 @@ try:
 except ImportError as e:  # fail with the fix, not with a page of autodoc warnings
     raise ImportError(
         "the vmaprt docs document the installed package, but `import vmaprt` failed "
-        f"({e}). Install it with `pip install .` (or build it in place with "
-        "`python setup.py build_ext --inplace` and run `python -m sphinx` from the "
-        "repository root)."
+        f"({e}). Install it with `pip install .` from the repository root (or "
+        "`pip install -e .` for a checkout you edit)."
     ) from e
 
 project = "vmaprt"
