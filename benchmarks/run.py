@@ -293,8 +293,9 @@ def plot(rows, columns, geomeans, path, title):
 
     Note [a plot for the docs column]
         docs/performance.rst shows the plot at the width of its content
-        column, about 860 px, so the figure is 9 inches wide (864 CSS px for
-        an SVG at 100%, where its 8-9 pt labels read as 11-12 px).  The
+        column, 896 px in a 1280 px window, so the figure is 9 inches wide
+        (864 CSS px for an SVG, drawn at 1.04x: its 8-9 pt labels read as
+        11-12 px).  The
         workloads go down the y axis with their names written out, and each
         gets one thin bar per column, so the height grows with the rows and
         columns instead of the labels crowding along the x axis.  Bars start
