@@ -36,7 +36,6 @@ the second core helps only once the arrays spill out of the cache."""
 _lock = threading.Lock()
 _pool = None
 _pool_size = 0
-_blas = None
 
 
 def _executor(workers):
@@ -67,7 +66,7 @@ def parallel_for(n, work, fn, blas=False):
         fn(0, n)
         return
     bounds = [n * i // t for i in range(t + 1)]
-    limit = _blas_single_thread() if blas else None
+    limit = _core.blas_single_thread() if blas else None
     try:
         pool = _executor(_core.get_num_threads() - 1)
         futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, t)]
@@ -79,15 +78,6 @@ def parallel_for(n, work, fn, blas=False):
     finally:
         if limit is not None:
             limit.restore_original_limits()
-
-
-def _blas_single_thread():
-    global _blas
-    if _blas is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
 
 
 def split_call(func, values, batched, axis, out, **kwargs):

@@ -531,6 +531,10 @@ cdef enum:
     _RUN_EXPONENTIAL32 = 5
     _RUN_INTEGERS = 6  # a = low (two's complement), b = inclusive span
 
+RUN_KINDS = {"uniform": _RUN_UNIFORM64, "normal": _RUN_NORMAL64, "exponential": _RUN_EXPONENTIAL64,
+             "integers": _RUN_INTEGERS}
+"""The kinds of random_runs by name; a float kind + 1 is its float32 version."""
+
 cdef Py_ssize_t _TILE = 4096  # positions per parallel work item
 
 
@@ -721,6 +725,10 @@ cdef enum:
     _EL_GAMMA = 3        # out double, p0 = shape (double)
     _EL_BETA = 4         # out double, p0 = a, p1 = b (double)
 
+ELEMENT_KINDS = {"integers": _EL_INTEGERS, "poisson": _EL_POISSON, "binomial": _EL_BINOMIAL,
+                 "gamma": _EL_GAMMA, "beta": _EL_BETA}
+"""The kinds of random_elements by name."""
+
 
 cdef void _elements_span(int kind, char* out, Py_ssize_t e0, Py_ssize_t e1,
                          const uint64_t* bases, Py_ssize_t run_len,
@@ -787,6 +795,9 @@ cdef enum:
     _ROW_PERMUTATION = 0  # out int64 [rows, n]: a permutation of 0..n-1
     _ROW_SAMPLE = 1       # out int64 [rows, m]: m of 0..n-1 without replacement, in draw order
     _ROW_UNIFORM = 2      # out double [rows, n]: n uniforms
+
+ROW_KINDS = {"permutation": _ROW_PERMUTATION, "sample": _ROW_SAMPLE, "uniform": _ROW_UNIFORM}
+"""The kinds of random_rows by name."""
 
 
 cdef void _rows_span(int kind, char* out, Py_ssize_t r0, Py_ssize_t r1, const uint64_t* bases,

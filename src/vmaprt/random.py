@@ -69,10 +69,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Generator", "default_rng"]
 
-# Kinds of the kernels in vmaprt/_philox.pxi.
-_UNIFORM, _NORMAL, _EXPONENTIAL, _RUN_INTEGERS = 0, 2, 4, 6  # + 1 for float32
-_INTEGERS, _POISSON, _BINOMIAL, _GAMMA, _BETA = range(5)
-_PERMUTATION, _SAMPLE, _ROW_UNIFORM = range(3)
+# Kinds of the kernels in vmaprt/_philox.pxi, by the names it gives them.
+_UNIFORM, _NORMAL, _EXPONENTIAL, _RUN_INTEGERS = (
+    _core.RUN_KINDS[k] for k in ("uniform", "normal", "exponential", "integers"))  # + 1 for float32
+_INTEGERS, _POISSON, _BINOMIAL, _GAMMA, _BETA = (
+    _core.ELEMENT_KINDS[k] for k in ("integers", "poisson", "binomial", "gamma", "beta"))
+_PERMUTATION, _SAMPLE, _ROW_UNIFORM = (_core.ROW_KINDS[k] for k in ("permutation", "sample", "uniform"))
 
 # NumPy's bound (np.random.Generator.poisson): larger lam overflow int64.
 _POISSON_LAM_MAX = np.iinfo(np.int64).max - np.sqrt(np.iinfo(np.int64).max) * 10
@@ -356,8 +358,9 @@ class Generator:
         --------
         >>> import numpy as np, vmaprt
         >>> rng = vmaprt.random.default_rng(3)
-        >>> z = vmaprt.vmap(lambda x: rng.standard_normal(4), randomness="different", chunk_size=2)(np.zeros(5))
-        >>> np.array_equal(z, vmaprt.random.default_rng(3).standard_normal((5, 4)))   # [5] -> [5, 4]
+        >>> draw = lambda x: rng.standard_normal(4)
+        >>> z = vmaprt.vmap(draw, randomness="different", chunk_size=2)(np.zeros(5))  # [5] -> [5, 4]
+        >>> np.array_equal(z, vmaprt.random.default_rng(3).standard_normal((5, 4)))
         True
         """
         return self._fixed("standard_normal", _NORMAL, size, dtype, out)
@@ -371,8 +374,9 @@ class Generator:
         >>> import numpy as np, vmaprt
         >>> rng = vmaprt.random.default_rng(0)
         >>> X = np.arange(6.0).reshape(2, 3)
-        >>> out = vmaprt.vmap(lambda x: x + rng.normal(size=3), randomness="different")(X)
-        >>> np.array_equal(out, X + vmaprt.random.default_rng(0).normal(size=(2, 3)))   # [2, 3] -> [2, 3]
+        >>> noisy = lambda x: x + rng.normal(size=3)
+        >>> out = vmaprt.vmap(noisy, randomness="different")(X)         # [2, 3] -> [2, 3]
+        >>> np.array_equal(out, X + vmaprt.random.default_rng(0).normal(size=(2, 3)))
         True
         """
         loc, scale = _float_param(loc), _float_param(scale)
@@ -467,8 +471,9 @@ class Generator:
         >>> import numpy as np, vmaprt
         >>> rng = vmaprt.random.default_rng(0)
         >>> lams = np.array([1.0, 30.0])
-        >>> n = vmaprt.vmap(lambda lam: rng.poisson(lam, size=5000).mean(), randomness="different")(lams)
-        >>> np.allclose(n, lams, rtol=0.05)                   # [2] -> [2]
+        >>> mean_count = lambda lam: rng.poisson(lam, size=5000).mean()
+        >>> n = vmaprt.vmap(mean_count, randomness="different")(lams)   # [2] -> [2]
+        >>> np.allclose(n, lams, rtol=0.05)
         True
         """
         lam = _float_param(lam)
@@ -655,8 +660,9 @@ class Generator:
         --------
         >>> import numpy as np, vmaprt
         >>> rng = vmaprt.random.default_rng(0)
-        >>> P = vmaprt.vmap(lambda x: rng.permutation(x), randomness="different")(np.tile(np.arange(5), (3, 1)))
-        >>> np.sort(P, axis=1).tolist()                         # [3, 5] -> [3, 5]
+        >>> rows = np.tile(np.arange(5), (3, 1))
+        >>> P = vmaprt.vmap(rng.permutation, randomness="different")(rows)   # [3, 5] -> [3, 5]
+        >>> np.sort(P, axis=1).tolist()
         [[0, 1, 2, 3, 4], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4]]
         """
         if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
