@@ -155,21 +155,6 @@ def test_sphinx_build_has_no_warnings(html_build):
 CODE_WIDTH_PX, CHAR_PX, INDENT_PX = 862, 8.43, 32
 INDENTING = {"dd", "li", "blockquote"}
 
-# Lines of docstrings in src/vmaprt (rendered by autodoc on randomness.html)
-# that are still too wide: the test xfails while they are, and fails on any
-# other.  Delete an entry once its docstring is wrapped.
-PENDING_DOCSTRING_LINES = {
-    # Generator.standard_normal
-    '>>> z = vmaprt.vmap(lambda x: rng.standard_normal(4), randomness="different", chunk_size=2)(np.zeros(5))',
-    # Generator.normal
-    ">>> np.array_equal(out, X + vmaprt.random.default_rng(0).normal(size=(2, 3)))   # [2, 3] -> [2, 3]",
-    # Generator.poisson
-    '>>> n = vmaprt.vmap(lambda lam: rng.poisson(lam, size=5000).mean(), randomness="different")(lams)',
-    # Generator.permutation
-    '>>> P = vmaprt.vmap(lambda x: rng.permutation(x), randomness="different")(np.tile(np.arange(5), (3, 1)))',
-}
-
-
 class _CodeBlocks(HTMLParser):
     """The text of every <pre> inside <article>, with how many INDENTING elements enclose it."""
 
@@ -203,7 +188,7 @@ def test_code_blocks_fit_the_column(html_build):
     status, html = html_build
     pages = sorted(html.glob("*.html"))
     assert (html / "tutorial.html") in pages, "the docs did not build"
-    too_wide, pending, blocks = [], [], 0
+    too_wide, blocks = [], 0
     for page in pages:
         parser = _CodeBlocks()
         parser.feed(page.read_text(encoding="utf-8"))
@@ -215,10 +200,7 @@ def test_code_blocks_fit_the_column(html_build):
             if len(longest) > limit:
                 message = (f"{page.name}: the block that starts {lines[0].strip()!r} has a line of "
                            f"{len(longest)} characters, {limit} fit: {longest.strip()!r}")
-                (pending if longest.strip() in PENDING_DOCSTRING_LINES else too_wide).append(message)
+                too_wide.append(message)
     assert blocks > 50, f"found only {blocks} code blocks in {html}"
     assert not too_wide, (f"{len(too_wide)} code blocks are wider than the content column at 1280 px "
                           "(Note [the width of a code block]):\n" + "\n".join(too_wide))
-    if pending:
-        pytest.xfail(f"{len(pending)} docstrings in src/vmaprt are still too wide "
-                     "(PENDING_DOCSTRING_LINES):\n" + "\n".join(pending))
