@@ -1,5 +1,6 @@
 """The compiled kernels against NumPy, over dtypes, layouts and strides (hypothesis)."""
 
+import contextlib
 import math
 import warnings
 
@@ -14,6 +15,16 @@ from vmaprt import _core
 from conftest import LAYOUTS, layout, tol
 
 DEFAULT_THREADS = vmaprt.get_num_threads()
+
+
+@contextlib.contextmanager
+def kernel_threads(n):
+    """The kernels spread over ``n`` threads inside the block, the default after it."""
+    vmaprt.set_num_threads(n)
+    try:
+        yield
+    finally:
+        vmaprt.set_num_threads(DEFAULT_THREADS)
 
 
 def test_core_is_compiled():
@@ -32,15 +43,12 @@ def test_core_is_compiled():
     seed=st.integers(0, 2**16),
 )
 def test_batched_dot_matches_numpy(threads, dtype, nbatch, n, kinds, bdims, seed):
-    vmaprt.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     a0 = rng.standard_normal((nbatch, n)).astype(dtype)
     b0 = rng.standard_normal((nbatch, n)).astype(dtype)
     a, b = layout(a0, bdims[0], kinds[0]), layout(b0, bdims[1], kinds[1])
-    try:
+    with kernel_threads(threads):
         got = _core.batched_dot(a, bdims[0], b, bdims[1])
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     want = np.einsum("zk,zk->z", np.moveaxis(a, bdims[0], 0).astype(np.float64),
                      np.moveaxis(b, bdims[1], 0).astype(np.float64))
     assert got.dtype == dtype and got.shape == (nbatch,)
@@ -111,11 +119,8 @@ def test_batched_matmul_matches_numpy(threads, dtype, nbatch, nkm, kinds, bdims,
     a, a_full = operand((n, k), bdims[0], kinds[0])
     b, b_full = operand((k, m), bdims[1], kinds[1])
     assert _core.matmul_wins(a, bdims[0], b, bdims[1])
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         got = _core.batched_matmul(a, bdims[0], b, bdims[1])
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     wide = np.complex128 if np.dtype(dtype).kind == "c" else np.float64
     want = np.matmul(a_full.astype(wide), b_full.astype(wide))
     assert got.dtype == dtype and got.shape == (nbatch, n, m) and got.flags.c_contiguous
@@ -158,11 +163,8 @@ def test_batched_reduce_matches_numpy(threads, name, dtype, nbatch, n, kind, bdi
         with pytest.raises(ValueError, match="zero-size array"):
             _core.batched_reduce(name, x, bdim)
         return
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         got = _core.batched_reduce(name, x, bdim, **kwargs)
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         want = getattr(np, name)(logical.astype(np.float64), axis=1, **kwargs) if nbatch else np.empty(0)
@@ -186,11 +188,8 @@ def test_batched_colsum_equals_numpy_bit_for_bit(threads, dtype, nbatch, n, step
     x = np.random.default_rng(seed).standard_normal((n * step, nbatch)).astype(dtype)[::step]
     if x.size:
         x[0, 0] = -0.0 if n == 1 else x[0, 0]
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         got = _core.batched_colsum(x, 1, mean)
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         want = x.mean(axis=0) if mean else x.sum(axis=0)
@@ -227,11 +226,8 @@ def test_logsumexp_and_softmax_match_scipy(threads, dtype, nbatch, n, kind, bdim
         x0[0, 0] = special
     x = layout(x0, bdim, kind)
     logical = np.moveaxis(x, bdim, 0).astype(np.float64)
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         lse, sm = _core.batched_logsumexp(x, bdim), _core.batched_softmax(x, bdim)
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     with np.errstate(all="ignore"):
         want_lse = scipy.special.logsumexp(logical, axis=1) if nbatch else np.empty(0)
         want_sm = scipy.special.softmax(logical, axis=1) if nbatch and n else np.empty((nbatch, n))
@@ -268,11 +264,8 @@ def test_batched_gemm_matches_numpy(threads, dtype, nbatch, nkm, kinds, bdims, s
 
     a, a_full = operand((n, k), bdims[0], kinds[0])
     b, b_full = operand((k, m), bdims[1], kinds[1])
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         got = _core.batched_gemm(a, bdims[0], b, bdims[1])
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     wide = np.complex128 if complex_ else np.float64
     want = np.matmul(a_full.astype(wide), b_full.astype(wide))
     assert got.dtype == dtype and got.shape == (nbatch, n, m)
@@ -295,8 +288,7 @@ def test_elementwise_kernels_match_numpy(threads, name, dtype, nbatch, shape, ki
     x0 = np.abs(rng.standard_normal((nbatch,) + shape)).astype(dtype) + 0.1
     x = layout(x0, 0, kinds[0]) if shape or kinds[0] != "transposed" else x0
     logical_x = x
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         if name in _core.UNARY:
             got = _core.batched_unary(name, x, 0)
             want = getattr(np, name)(logical_x) if got is not None else None
@@ -304,8 +296,6 @@ def test_elementwise_kernels_match_numpy(threads, name, dtype, nbatch, shape, ki
             y = layout(rng.standard_normal((nbatch,) + shape).astype(dtype), 0, kinds[1]) if ybatched else rng.standard_normal(shape).astype(dtype)
             got = _core.batched_binary(name, x, 0, y, 0 if ybatched else None)
             want = getattr(np, name)(logical_x, y) if got is not None else None
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     if got is None:  # declined: the examples do not flatten to one stride
         assert kinds[0] in ("stepped", "transposed", "F", "reversed") or kinds[1] in ("stepped", "transposed", "F", "reversed")
         return
@@ -345,11 +335,8 @@ def test_row_scalar_kernel_is_numpy_bit_for_bit(threads, name, dtype, nbatch, sh
     v = {"C": v0, "reversed": v0[::-1].copy()[::-1], "stepped": np.repeat(v0, 2)[::2],
          "broadcast": np.broadcast_to(v0[:1], v0.shape) if nbatch else v0}[v_kind]
     v = v.reshape((nbatch,) + (1,) * len(shape))
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         got = _core.batched_rowscalar(name, x, v, v_first)
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     with np.errstate(all="ignore"):
         want = getattr(np, name)(v, x) if v_first else getattr(np, name)(x, v)
     assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
@@ -406,11 +393,8 @@ def test_unary_flat_within_a_few_ulps_of_numpy(threads, name, shape, order, scal
     x = np.asarray(np.random.default_rng(seed).uniform(-1, 1, shape) * scale, order=order)
     if name == "log":
         x = np.abs(x) + 1e-300
-    vmaprt.set_num_threads(threads)
-    try:
+    with kernel_threads(threads):
         got = _core.unary_flat(name, x)
-    finally:
-        vmaprt.set_num_threads(DEFAULT_THREADS)
     if name == "exp" and np.abs(x).max() > 708:  # NumPy's exp runs there, with its overflow warning
         assert got is None
         return
