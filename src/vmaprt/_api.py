@@ -451,9 +451,9 @@ def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_s
 def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
     """Run the batch in chunks of ``spec.chunk_size`` and concatenate along out_dims.
 
-    Note [chunking and randomness]: each chunk's level knows its offset in the
-    whole batch and shares one random bookkeeping object with the others, so
-    random draws come out as in the unchunked call (see vmaprt/random.py).
+    Each chunk's level knows its offset in the whole batch and shares one random
+    bookkeeping object with the others, so random draws come out as in the
+    unchunked call (Note [chunking and randomness] in vmaprt/random.py).
     """
     rng_shared = {} if rng_shared is None else rng_shared
     parts = []

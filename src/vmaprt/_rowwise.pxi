@@ -77,7 +77,7 @@ cdef void softmax_kernel(Py_ssize_t nb, Py_ssize_t n, const floating* x, Py_ssiz
             _softmax1(n, x + z * xb, xk, out + z * n)
 
 
-def _rows(x, bdim, what):
+def _checked_rows(x, bdim, what):
     if _real_type(x) < 0 or x.ndim != 2:
         raise TypeError(f"{what} expects a 2-D float32/float64 array, got {type(x).__name__}")
     return x
@@ -85,7 +85,7 @@ def _rows(x, bdim, what):
 
 def batched_logsumexp(x, Py_ssize_t bdim):
     """``out[z] = log(sum(exp(x[z])))`` for a batch of vectors (batch axis ``bdim``)."""
-    cdef cnp.ndarray X = _rows(x, bdim, "batched_logsumexp")
+    cdef cnp.ndarray X = _checked_rows(x, bdim, "batched_logsumexp")
     cdef Py_ssize_t sx[2]
     if not _elem_strides(X, sx):
         X = np.ascontiguousarray(X)
@@ -106,7 +106,7 @@ def batched_logsumexp(x, Py_ssize_t bdim):
 
 def batched_softmax(x, Py_ssize_t bdim):
     """``out[z] = softmax(x[z])`` for a batch of vectors; returns a C-contiguous ``[B, n]``."""
-    cdef cnp.ndarray X = _rows(x, bdim, "batched_softmax")
+    cdef cnp.ndarray X = _checked_rows(x, bdim, "batched_softmax")
     cdef Py_ssize_t sx[2]
     if not _elem_strides(X, sx):
         X = np.ascontiguousarray(X)

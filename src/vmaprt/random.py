@@ -282,7 +282,7 @@ class Generator:
             _core.random_elements(_INTEGERS, self._k0, self._k1, k, lay.bases, lay.run_len, out.reshape(-1), *flat)
         return out
 
-    def _rows(self, kind, levels, k, n, m, row_shape, batched=()):
+    def _row_draws(self, kind, levels, k, n, m, row_shape, batched=()):
         """Joint draws, one row of ``row_shape`` per example (Note [positions of a batched draw])."""
         lay = _Layout(levels, (), batched)
         width = m if kind == _SAMPLE else n
@@ -611,7 +611,7 @@ class Generator:
         elif replace:
             idx = self._weighted(levels, k, shape, p)
         elif p is None:
-            lay, rows = self._rows(_SAMPLE, levels, k, n, m, shape)
+            lay, rows = self._row_draws(_SAMPLE, levels, k, n, m, shape)
             if not shuffle:
                 rows = np.sort(rows.reshape(rows.shape[: rows.ndim - len(shape)] + (m,)), axis=-1).reshape(rows.shape)
             idx = lay.wrap(rows)
@@ -639,7 +639,7 @@ class Generator:
 
     def _weighted_sample(self, levels, k, shape, n, m, p, shuffle):
         """Indices without replacement, by the largest Efraimidis-Spirakis keys log(u) / p."""
-        lay, u = self._rows(_ROW_UNIFORM, levels, k, n, 0, (n,), _levels_of([p]))
+        lay, u = self._row_draws(_ROW_UNIFORM, levels, k, n, 0, (n,), _levels_of([p]))
         with np.errstate(divide="ignore", invalid="ignore"):
             keys = np.log(u) / lay.lift(p)
         keys = np.where(np.isnan(keys), -np.inf, keys)
@@ -669,7 +669,7 @@ class Generator:
             if x < 0:
                 raise ValueError(f"permutation: x must be non-negative, got {x}")
             levels, k = self._begin("permutation")
-            lay, rows = self._rows(_PERMUTATION, levels, k, int(x), 0, (int(x),))
+            lay, rows = self._row_draws(_PERMUTATION, levels, k, int(x), 0, (int(x),))
             return lay.wrap(rows)
         x = x if type(x) is BatchedArray else np.asarray(x)
         axis = _check_axis(x, axis)
@@ -714,7 +714,7 @@ class Generator:
 
     def _permutation_indices(self, name, n):
         levels, k = self._begin(name)
-        lay, rows = self._rows(_PERMUTATION, levels, k, n, 0, (n,))
+        lay, rows = self._row_draws(_PERMUTATION, levels, k, n, 0, (n,))
         return lay.wrap(rows)
 
 

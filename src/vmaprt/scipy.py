@@ -88,7 +88,7 @@ def _axes(x, axis):
     return tuple(a + 1 for a in normalize_axes(axis, ndim_of(x) - 1))
 
 
-def _rows(x, bdim, axis):
+def _last_axis_rows(x, bdim, axis):
     """``(rows, lead)`` for the compiled row kernels, or None when they do not take
     ``x``: a float ndarray batch reduced over the last axis of its examples (or
     over a vector example whole).  ``rows`` is a batch-first ``[R, n]`` view, the
@@ -106,7 +106,7 @@ def _rows(x, bdim, axis):
 
 def _logsumexp(args, bdims, axis=None, b=None, keepdims=False, return_sign=False):
     (a,), (abdim,) = args, bdims
-    rows = _rows(a, abdim, axis) if b is None and not keepdims and not return_sign else None
+    rows = _last_axis_rows(a, abdim, axis) if b is None and not keepdims and not return_sign else None
     if rows is not None:
         return _core.batched_logsumexp(rows[0], 0).reshape(rows[1]), 0  # one fused pass per row
     b_batched = type(b) is Mapped
@@ -134,7 +134,7 @@ register_batch_rule(logsumexp, _logsumexp, nargs=1, kw_operands=("b",))
 def _softmax_rule(wrapper):
     def rule(args, bdims, axis=None):
         (x,), (bdim,) = args, bdims
-        rows = _rows(x, bdim, axis) if wrapper is softmax else None
+        rows = _last_axis_rows(x, bdim, axis) if wrapper is softmax else None
         if rows is not None:
             return _core.batched_softmax(rows[0], 0).reshape(rows[1] + rows[0].shape[1:]), 0  # one fused pass per row
         x = move_to_front(x, bdim)

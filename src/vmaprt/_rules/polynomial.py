@@ -27,7 +27,7 @@ from .products import _batched_einsum
 from .sorting import bsearch, row_gather
 
 
-def _rows(args, bdims):
+def _coefficient_rows(args, bdims):
     """Each operand as rows of coefficients: ``[B, n]`` if batched, ``[n]`` if not
     (a scalar is a one-coefficient polynomial)."""
     out = []
@@ -97,7 +97,7 @@ def _polyarith(op):
     """polyadd, polysub: the shorter polynomial padded with leading zeros."""
 
     def rule(args, bdims):
-        (a, b), bds = _rows(args, bdims)
+        (a, b), bds = _coefficient_rows(args, bdims)
         n = max(shape_of(a)[-1], shape_of(b)[-1])
         a, b = (
             x if shape_of(x)[-1] == n
@@ -133,7 +133,7 @@ register_batch_rule(np.polymul, _polymul, nargs=2)
 def _polydiv(args, bdims):
     """NumPy's long division, a step per quotient coefficient; the remainder's
     leading near-zeros are dropped when every example has as many."""
-    (u, v), (ub, vb) = _rows(args, bdims)
+    (u, v), (ub, vb) = _coefficient_rows(args, bdims)
     size = batch_size([u, v], [ub, vb])
     u, v = bdim_at_front(u + 0.0, ub, size), v + 0.0
     dtype = np.result_type(u, v)
@@ -330,7 +330,7 @@ def _correlate(operands, bdims, mode):
 
 
 def _convolve(args, bdims, mode="full"):
-    (a, v), bds = _rows(args, bdims)
+    (a, v), bds = _coefficient_rows(args, bdims)
     if shape_of(v)[-1] > shape_of(a)[-1]:
         (a, v), bds = (v, a), bds[::-1]
     if shape_of(a)[-1] == 0:
@@ -343,7 +343,7 @@ def _convolve(args, bdims, mode="full"):
 def _correlate_rule(args, bdims, mode="valid"):
     """np.correlate: ``v`` conjugated; when it is the longer, the operands swap and
     the result is reversed, as in NumPy's correlate2."""
-    (a, v), bds = _rows(args, bdims)
+    (a, v), bds = _coefficient_rows(args, bdims)
     if shape_of(a)[-1] == 0 or shape_of(v)[-1] == 0:
         raise ValueError("Array arguments cannot be empty")
     if np.iscomplexobj(v):
@@ -426,12 +426,12 @@ def _polyval_grid(grid):
         sy = sx if not grid else "".join(next(letters) for _ in range(ny))
         extra = "".join(next(letters) for _ in range(nc - 2))
         subscripts = f"{sx}i,{sy}j,ij{extra}->{extra}{sx}{'' if not grid else sy}"
-        return _batched_einsum(subscripts, [_vander(x, ci), _vander(y, cj), c], [xb, yb, cb])
+        return _batched_einsum(subscripts, [_power_columns(x, ci), _power_columns(y, cj), c], [xb, yb, cb])
 
     return rule
 
 
-def _vander(x, n):
+def _power_columns(x, n):
     """``polyvander(x, n - 1)``, NumPy's running products, with calls that dispatch."""
     x = x + 0.0
     powers = [x * 0 + 1]
