@@ -24,7 +24,7 @@ README = Path(__file__).parent.parent / "README.md"
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 RST_FILES = sorted(DOCS.glob("*.rst"))
 MODULES = ["vmaprt", "vmaprt._api", "vmaprt._batched", "vmaprt._registry", "vmaprt.tree", "vmaprt._core",
-           "vmaprt.random", "vmaprt.scipy"]
+           "vmaprt.random", "vmaprt.random._generator", "vmaprt.scipy"]
 
 
 @pytest.fixture(autouse=True)

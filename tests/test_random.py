@@ -231,6 +231,17 @@ def test_pickle_keeps_the_state():
     assert "calls=2" in repr(rng)
 
 
+def test_pickles_from_before_random_was_a_package_load():
+    rng = default_rng(SEED)
+    rng.normal(size=3)
+    new = pickle.dumps(rng, protocol=0)  # text protocol: the global is "module\nname\n"
+    assert b"cvmaprt.random._generator\n_restore\n" in new
+    old = new.replace(b"cvmaprt.random._generator\n", b"cvmaprt.random\n")  # what vmaprt/random.py wrote
+    copy = pickle.loads(old)
+    assert copy.calls == 1 and copy.key == rng.key
+    assert np.array_equal(copy.normal(size=5), rng.normal(size=5))
+
+
 def test_each_call_is_one_counter_step_and_depends_only_on_the_position():
     a, b = default_rng(SEED), default_rng(SEED)
     x = a.standard_normal((40, 5))
@@ -974,7 +985,9 @@ def test_no_correlation_between_calls_and_generators():
 
 # Docs -----------------------------------------------------------------------------------------------------------
 def _docstring_tests():
-    return sorted((t for t in doctest.DocTestFinder().find(vmaprt.random, "vmaprt.random") if t.examples), key=lambda t: t.name)
+    modules = [vmaprt.random, vmaprt.random._generator]  # the package's docstring, and the Generator's
+    tests = [t for m in modules for t in doctest.DocTestFinder().find(m, m.__name__) if t.examples]
+    return sorted(tests, key=lambda t: t.name)
 
 
 @pytest.mark.parametrize("test", _docstring_tests(), ids=lambda t: t.name)

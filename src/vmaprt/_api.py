@@ -21,6 +21,7 @@ import optree
 from . import _core, _levels
 from . import tree as _tree
 from ._batched import BatchedArray, level_of
+from .random._state import CallState
 
 if TYPE_CHECKING:
     from ._typing import Dims, Randomness
@@ -455,7 +456,7 @@ def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng
     bookkeeping object with the others, so random draws come out as in the
     unchunked call (Note [chunking and randomness] in vmaprt/random.py).
     """
-    rng_shared = {} if rng_shared is None else rng_shared
+    rng_shared = CallState() if rng_shared is None else rng_shared  # one for every chunk
     parts = []
     for start in range(0, size, spec.chunk_size):
         stop = min(start + spec.chunk_size, size)

@@ -32,17 +32,18 @@ Note [Dask inputs]
 Note [Dask blocks and randomness]
     A block is examples ``[offset, offset + n)`` of a batch of ``total``; its
     level carries both, so 'different' draws take the positions they have in
-    the whole batch (Note [chunking and randomness] in vmaprt/_api.py and
-    vmaprt/random.py).  What remains is the counter ``k`` of each draw: every
+    the whole batch (Note [chunking and randomness] in
+    vmaprt/random/__init__.py).  What remains is the counter ``k`` of each draw: every
     block must draw with the counters the generators had when vmap was called.
 
     - The trace runs ``f`` once when the graph is built, so the caller's
       generators advance then, exactly as one in-memory call advances them.
       Its ``Level.rng_state`` records each generator's counters before its
       first draw: the start state, kept by Philox key.
-    - A block runs with a ``_BlockRng`` as its ``rng_state``: the first time a
-      generator syncs with the block's level, the record it finds is the start
-      state of its key, so ``Generator._sync`` puts the generator back there.
+    - A block runs with a ``vmaprt.random`` ``BlockState`` as its
+      ``rng_state``: the first time a generator syncs with the block's level,
+      the record it finds is the start state of its key, so the sync puts the
+      generator back there.
       Matching by key, not by object, covers every way the generator reaches a
       worker: the caller's own object (threads), a copy pickled with ``f``, or
       a module global that the worker imported afresh.
@@ -73,6 +74,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from . import _api
 from . import tree as _tree
+from .random._state import BlockState, CallState
 
 __all__ = ["vmap_call"]
 
@@ -142,14 +144,13 @@ def _trace(spec, leaves, dims, treespec, size, mapped):
     ``(output leaves, out_dims, out treespec, start)``, ``start`` mapping a
     Philox key to the counters its generator had (Note [Dask blocks and randomness])."""
     for n in (0, 1) if size else (0,):
-        rng_state = {}
+        rng_state = CallState()
         try:
             parts = _trace_inputs(leaves, dims, n)
             args, kwargs = _tree.unflatten(treespec, parts)
             outs, out_dims, out_spec = _api._vmap_part(_part_spec(spec, n, mapped), args, kwargs, 0, size, rng_state)
         except Exception:
-            for gen, (calls, spawned, _) in rng_state.items():
-                gen._calls, gen._spawned = calls, spawned  # undo the failed attempt's draws
+            rng_state.rewind()  # undo the failed attempt's draws
             if n == 1 or size == 0:
                 raise
             continue
@@ -172,8 +173,8 @@ def _trace_inputs(leaves, dims, n):
 
 def _start_states(spec, rng_state):
     start = {}
-    for gen, (calls, spawned, _) in rng_state.items():
-        if start.setdefault(gen.key, (calls, spawned)) != (calls, spawned):
+    for gen, counters in rng_state.starts().items():
+        if start.setdefault(gen.key, counters) != counters:
             raise ValueError(
                 f"vmap({spec.name}): over Dask arrays, {spec.name} draws from two "
                 f"vmaprt.random generators with the same seed (key {gen.key:#x}) but "
@@ -263,37 +264,10 @@ def _run_block(plan, chunk_values, whole_values, offset):
         for i, v in zip(at, values):
             leaves[i] = v if v.flags.aligned else v.copy()  # Note [misaligned blocks]
     args, kwargs = _tree.unflatten(treespec, leaves)
-    rng_state = _BlockRng(plan.start)
+    rng_state = BlockState(plan.start)
     with _RANDOM_LOCK if plan.start else contextlib.nullcontext():
         try:
             outs, _, _ = _api._vmap_part(plan.spec, args, kwargs, offset, plan.total, rng_state)
         finally:
             rng_state.restore()
     return tuple(outs)
-
-
-class _BlockRng(dict):
-    """``Level.rng_state`` of a block: a generator's first sync finds the start
-    state of its key, so it draws as in the whole call (Note [Dask blocks and
-    randomness]); ``restore`` gives the generators back their own counters."""
-
-    __slots__ = ("start", "found")
-
-    def __init__(self, start):
-        super().__init__()
-        self.start = start
-        self.found = []
-
-    def get(self, gen, default=None):
-        entry = dict.get(self, gen)
-        if entry is None:
-            begin = self.start.get(gen.key)
-            if begin is None:
-                return default
-            self.found.append((gen, gen._calls, gen._spawned))
-            entry = self[gen] = [begin[0], begin[1], None]  # no level yet: the sync resets
-        return entry
-
-    def restore(self):
-        for gen, calls, spawned in self.found:
-            gen._calls, gen._spawned = calls, spawned

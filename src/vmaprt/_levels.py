@@ -39,7 +39,7 @@ class Level:
         self.total = size if total is None else total
         self.alive = True
         # Random bookkeeping owned by vmaprt.random, shared by the chunks of one call.
-        self.rng_state = {} if rng_state is None else rng_state
+        self.rng_state = rng_state  # a vmaprt.random CallState, made at the first draw if None
 
     def __repr__(self):
         return f"Level(depth={self.depth}, size={self.size}, randomness={self.randomness!r})"

@@ -1,56 +1,4 @@
-"""Seeded random numbers that vmap knows about: ``vmaprt.random``.
-
-``default_rng(seed)`` returns a :class:`Generator` with NumPy's methods and
-signatures.  Outside vmap it is an ordinary seeded generator.  Inside
-``vmap(f, randomness=...)`` every draw follows the mode of the active levels:
-
-- ``'error'`` (the default): any draw raises RuntimeError.
-- ``'same'``: one draw, shared by every example of that level.
-- ``'different'``: the draw equals the unbatched draw with the batch sizes of
-  the 'different' levels prepended, outer levels first, so example ``i`` gets
-  its own values, identical for every ``chunk_size`` and for every batch that
-  contains example ``i`` at the same index.
-
->>> import numpy as np, vmaprt
->>> rng = vmaprt.random.default_rng(0)
->>> noisy = vmaprt.vmap(lambda x: x + rng.normal(size=3), randomness="different")
->>> X = np.zeros((4, 3))
->>> out = noisy(X)                                        # [4, 3] -> [4, 3]
->>> np.array_equal(out, X + vmaprt.random.default_rng(0).normal(size=(4, 3)))
-True
-
-Note [positions of a batched draw]
-    Every value a generator produces has an address: the generator's key, the
-    number ``k`` of the call (its counter: the k-th draw of this generator),
-    and the value's flat position ``p`` in the whole unbatched draw (Note
-    [Philox stream layout] in vmaprt/_philox.pxi gives the Philox counter of
-    each).  Under 'different' levels ``d_1 .. d_L`` (outer first) the unbatched
-    draw has shape ``(T_1, .., T_L) + shape``, where ``T_j`` is the level's
-    full batch size (``Level.total``), so the value at example indices
-    ``(i_1, .., i_L)`` and per-example flat index ``q`` has position
-    ``((i_1 T_2 + i_2) T_3 + ..) * prod(shape) + q`` with ``i_j`` the index in
-    the whole batch: ``Level.offset`` plus the index inside the chunk.  For
-    the innermost 'different' level these positions are one contiguous run
-    per combination of the outer indices; the kernels fill runs.  'same'
-    levels add nothing to a position.  A parameter batched at a 'same' level
-    (``vmap(lambda lam: rng.poisson(lam), randomness='same')``) adds an axis
-    to the physical result along which the positions repeat.  Joint draws
-    (``permutation``, ``shuffle``, ``choice`` without replacement) are one row
-    per example: the row's position is its flat index over the 'different'
-    levels, and the row reads that position's sub-stream.
-
-Note [chunking and randomness]
-    Under ``chunk_size`` every chunk runs ``func`` again, at a level with its
-    own ``offset``; all chunks make the same calls.  The chunks of one vmap
-    call share ``Level.rng_state``, a dict.  The first time a generator draws
-    (or spawns) under a level, the dict records the generator's counters and
-    that chunk's level; when a later chunk (a different level object with the
-    same dict) first uses the generator, its counters are put back to the
-    recorded ones.  So every chunk draws with the same ``k`` as the first, and
-    after the last chunk the generator has advanced as for one unbatched
-    call.  With nested levels each level does this, outermost first.  An
-    unchunked level has a dict of its own and never resets anything.
-"""
+"""The vmaprt.random Generator: NumPy's methods on Philox streams that vmap batches."""
 
 from __future__ import annotations
 
@@ -61,13 +9,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _batched, _core, _levels
-from ._batched import BatchedArray, assign, level_of
+from .. import _core, _levels
+from .._batched import BatchedArray, assign
+from ._layout import Layout
+from ._params import (
+    _cast_param,
+    _check,
+    _check_axis,
+    _check_out,
+    _finish,
+    _float_dtype,
+    _float_param,
+    _integer_bounds,
+    _is_int,
+    _levels_of,
+    _param_shape,
+    _scalar,
+    _scalar_bounds,
+    _shape,
+    _size_of,
+    _take,
+    _values,
+)
+from ._state import CallState, set_counters
 
 if TYPE_CHECKING:
-    from ._typing import DTypeLike, Draw, Param, Seed, Size
-
-__all__ = ["Generator", "default_rng"]
+    from .._typing import Draw, DTypeLike, Param, Seed, Size
 
 # Kinds of the kernels in vmaprt/_philox.pxi, by the names it gives them.
 _UNIFORM, _NORMAL, _EXPONENTIAL, _RUN_INTEGERS = (
@@ -212,12 +179,9 @@ class Generator:
     # The draw: modes, counters, positions -------------------------------------------
     def _sync(self, level):
         # Note [chunking and randomness]
-        state = level.rng_state
-        entry = state.get(self)
-        if entry is None:
-            state[self] = [self._calls, self._spawned, level]
-        elif entry[2] is not level:
-            self._calls, self._spawned, entry[2] = entry[0], entry[1], level
+        if level.rng_state is None:  # the level's first draw; a chunked call gave it a shared one
+            level.rng_state = CallState()
+        level.rng_state.sync(self, level)
 
     def _modes(self, name):
         """The active levels, refusing a draw under randomness='error'."""
@@ -247,7 +211,7 @@ class Generator:
 
     def _runs(self, kind, levels, k, shape, dtype, batched=()):
         """A fixed-cost draw (uniform, normal, exponential) of per-example ``shape``."""
-        lay = _Layout(levels, shape, batched)
+        lay = Layout(levels, shape, batched)
         out = np.empty(lay.physical_shape, dtype)
         kind += dtype == np.float32
         _core.random_runs(kind, self._k0, self._k1, k, lay.bases, lay.run_len, out.reshape(-1))
@@ -265,7 +229,7 @@ class Generator:
     def _elements(self, kind, levels, k, shape, params, out_dtype, lay=None):
         """A draw of ``kind`` with per-element parameters ``params``: ``[(value, dtype)]``."""
         if lay is None:
-            lay = _Layout(levels, shape, _levels_of(p for p, _ in params))
+            lay = Layout(levels, shape, _levels_of(p for p, _ in params))
         flat = [lay.flat_param(p, dt) for p, dt in params]
         out = np.empty(lay.physical_shape, out_dtype)
         _core.random_elements(kind, self._k0, self._k1, k, lay.bases, lay.run_len, out.reshape(-1), *flat)
@@ -284,7 +248,7 @@ class Generator:
 
     def _row_draws(self, kind, levels, k, n, m, row_shape, batched=()):
         """Joint draws, one row of ``row_shape`` per example (Note [positions of a batched draw])."""
-        lay = _Layout(levels, (), batched)
+        lay = Layout(levels, (), batched)
         width = m if kind == _SAMPLE else n
         out = np.empty(lay.physical_shape + (width,), np.float64 if kind == _ROW_UNIFORM else np.int64)
         _core.random_rows(kind, self._k0, self._k1, k, lay.bases, lay.run_len, n, m, out.reshape(-1))
@@ -524,7 +488,7 @@ class Generator:
             low, high = 0, low
         shape = _param_shape(size, low, high)
         levels = self._modes("integers")
-        lay = _Layout(levels, shape, _levels_of((low, high)))
+        lay = Layout(levels, shape, _levels_of((low, high)))
         if _is_int(low) and _is_int(high):
             lo, span = _scalar_bounds(int(low), int(high), dtype, endpoint)
         else:
@@ -605,7 +569,7 @@ class Generator:
                 raise ValueError("Fewer non-zero entries in p than size")
         levels, k = self._begin("choice")
         if replace and p is None:
-            lay = _Layout(levels, shape, ())
+            lay = Layout(levels, shape, ())
             span = np.array([max(n - 1, 0)], np.uint64)
             idx = lay.wrap(self._integers(lay, k, np.zeros(1, np.uint64), span).view(np.int64))
         elif replace:
@@ -751,292 +715,5 @@ default_rng = _vmap_errors(default_rng)
 
 def _restore(seed_seq, calls, spawned):
     rng = Generator(seed_seq)
-    rng._calls, rng._spawned = calls, spawned
+    set_counters(rng, (calls, spawned))
     return rng
-
-
-# Layout of a draw ----------------------------------------------------------------------
-_ZERO_BASE = np.zeros(1, dtype=np.uint64)
-_ZERO_BASE.flags.writeable = False
-
-class _Layout:
-    """Where the values of one draw live (Note [positions of a batched draw]).
-
-    The physical result has axes ``[*extra, *different, *shape]``: one axis per
-    'same' level along which a parameter is batched, one per 'different'
-    level, then the per-example shape.  ``bases`` and ``run_len`` give the
-    position of each element to the kernels: element ``e`` is at position
-    ``bases[e // run_len] + e % run_len``.
-    """
-
-    __slots__ = ("levels", "shape", "physical_shape", "nlevels", "bases", "run_len")
-
-    def __init__(self, levels, shape, batched=()):
-        different = [lv for lv in levels if lv.randomness == "different"]
-        extra = [lv for lv in levels if lv in batched and lv.randomness != "different"]
-        self.levels = extra + different
-        self.nlevels = len(self.levels)
-        self.shape = shape
-        self.physical_shape = tuple(lv.size for lv in self.levels) + shape
-        n = math.prod(shape)
-        if different:
-            inner = different[-1]
-            bases = np.array([inner.offset * n], dtype=np.uint64)
-            stride = inner.total * n
-            for lv in reversed(different[:-1]):
-                starts = (lv.offset + np.arange(lv.size, dtype=np.uint64)) * np.uint64(stride)
-                bases = (starts[:, None] + bases[None, :]).reshape(-1)
-                stride *= lv.total
-            self.run_len = inner.size * n
-        else:
-            bases = _ZERO_BASE
-            self.run_len = n
-        if extra:
-            bases = np.tile(bases, math.prod(lv.size for lv in extra))
-        self.bases = bases
-
-    def lift(self, x, rank=None):
-        """The physical values of a parameter ``x``, with one leading axis per level of
-        the layout (size 1 where ``x`` is not batched), then its per-example shape,
-        padded with size-1 axes to ``rank`` dims.  An unbatched ``x`` is returned as
-        it is: it broadcasts from the right."""
-        chain = []
-        while type(x) is BatchedArray:
-            chain.append((x.level, x.bdim))
-            x = x.value
-        if not chain:
-            return x
-        axes = list(range(x.ndim))
-        lead = {}
-        for level, bdim in reversed(chain):  # the outermost level's bdim is physical
-            lead[level] = axes.pop(bdim)
-        x = x.transpose([lead[lv] for lv in self.levels if lv in lead] + axes)
-        own = x.shape[len(lead) :]
-        pad = (1,) * (rank - len(own)) if rank is not None and rank > len(own) else ()
-        return x.reshape(tuple(lv.size if lv in lead else 1 for lv in self.levels) + pad + own)
-
-    def flat_param(self, x, dtype):
-        """``x`` for a kernel: one value, or one per element of the physical result."""
-        v = np.asarray(self.lift(x, len(self.shape)), dtype=dtype)
-        if v.size == 1:
-            return v.reshape(1)
-        return np.ascontiguousarray(np.broadcast_to(v, self.physical_shape)).reshape(-1)
-
-    def wrap(self, physical):
-        """The physical result as nested BatchedArrays, outermost level innermost."""
-        value = physical
-        remaining = list(range(self.nlevels))
-        for level in sorted(self.levels, key=lambda lv: lv.depth):
-            axis = self.levels.index(level)
-            value = BatchedArray(value, remaining.index(axis), level)
-            remaining.remove(axis)
-        return value
-
-
-# Parameters -----------------------------------------------------------------------------
-def _is_int(x):
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def _levels_of(params):
-    """The set of levels at which any of ``params`` is batched (escaped arrays refused)."""
-    params = list(params)
-    level_of(params)  # raises for a BatchedArray whose vmap has returned
-    found = set()
-    for x in params:
-        while type(x) is BatchedArray:
-            found.add(x.level)
-            x = x.value
-    return found
-
-
-def _values(x):
-    """The physical values of ``x`` (all examples), for argument checks."""
-    while type(x) is BatchedArray:
-        x = x.value
-    return np.asarray(x)
-
-
-def _check(x, bad, message):
-    found = bad(_values(x))  # comparisons with NaN do not warn
-    if found.any() if found.ndim else found:
-        raise ValueError(message)
-
-
-def _cast_param(x, dtype):
-    if type(x) is BatchedArray:
-        level_of([x])
-        return x if x.dtype == dtype else x.astype(dtype)
-    return np.asarray(x, dtype=dtype)
-
-
-def _float_param(x):
-    return _cast_param(x, np.float64)
-
-
-def _shape_of(x):
-    return x.shape if type(x) is BatchedArray or type(x) is np.ndarray else np.shape(x)
-
-
-def _shape(size):
-    if size is None:
-        return ()
-    if _is_int(size):
-        size = (size,)
-    try:
-        shape = tuple(operator.index(s) for s in size)
-    except TypeError:
-        raise TypeError(f"size must be None, an int or a tuple of ints, got {size!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"negative dimensions are not allowed in size {shape}")
-    return shape
-
-
-def _size_of(size):
-    return math.prod(_shape(size))
-
-
-def _param_shape(size, *params):
-    """The per-example shape of a draw: ``size``, or the parameters' broadcast shape."""
-    shapes = [tuple(_shape_of(p)) for p in params]
-    if not any(shapes):  # scalar parameters: the common case, without broadcast_shapes
-        return _shape(size)
-    if size is None:
-        try:
-            return np.broadcast_shapes(*shapes)
-        except ValueError:
-            raise ValueError(
-                "shape mismatch: objects cannot be broadcast to a single shape: "
-                + ", ".join(str(s) for s in shapes)
-            ) from None
-    shape = _shape(size)
-    for i, s in enumerate(shapes):
-        try:
-            ok = np.broadcast_shapes(s, shape) == shape
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(
-                f"shape mismatch: objects cannot be broadcast to a single shape.  Mismatch "
-                f"is between arg {i} with shape {s} and size {shape}."
-            )
-    return shape
-
-
-def _float_dtype(dtype, name):
-    dt = np.dtype(dtype)
-    if dt not in (np.float64, np.float32):
-        raise TypeError(f"Unsupported dtype {dt!r} for {name}")
-    return dt
-
-
-def _check_out(out, size, dtype):
-    """The size a draw into ``out`` has (NumPy's rules: dtype and shape must match)."""
-    if out is None:
-        return size
-    if not isinstance(out, (np.ndarray, BatchedArray)):
-        raise TypeError(f"out must be an ndarray or a BatchedArray, got {type(out).__name__}")
-    if out.dtype != dtype:
-        raise TypeError(f"Supplied output array has the wrong type. Expected {dtype}, got {out.dtype}")
-    if size is not None and _shape(size) != tuple(out.shape):
-        raise ValueError("size must match out.shape when used together")
-    return tuple(out.shape)
-
-
-def _finish(result, size, out, kind):
-    if out is not None:
-        assign(out, result, "same_kind", "the random values")
-        return out
-    return _scalar(result, size, kind)
-
-
-def _scalar(result, size, kind=float):
-    """NumPy returns a Python scalar for ``size=None`` with scalar parameters."""
-    if size is None and type(result) is not BatchedArray and np.ndim(result) == 0:
-        return kind(result)
-    return result
-
-
-def _take(a, idx, axis):
-    """``np.take(a, idx, axis)`` that also dispatches when only ``idx`` is batched
-    (NumPy's np.take dispatches on ``a`` alone)."""
-    return _batched.getitem(a, (slice(None),) * axis + (idx,))
-
-
-def _check_axis(x, axis):
-    axis = operator.index(axis)
-    if not -x.ndim <= axis < x.ndim:
-        raise np.exceptions.AxisError(axis, x.ndim)
-    return axis % x.ndim
-
-
-def _dtype_bounds(dtype):
-    if dtype.kind == "b":
-        return 0, 1, np.int64
-    info = np.iinfo(dtype)
-    return int(info.min), int(info.max), (np.int64 if dtype.kind == "i" else np.uint64)
-
-
-def _scalar_bounds(low, high, dtype, endpoint):
-    """``_integer_bounds`` for Python ints, in exact integer arithmetic."""
-    dmin, dmax, _ = _dtype_bounds(dtype)
-    shift = 0 if endpoint else 1
-    if low < dmin:
-        raise ValueError(f"low is out of bounds for {dtype}")
-    if high > dmax + shift:
-        raise ValueError(f"high is out of bounds for {dtype}")
-    if low > high - shift:
-        raise ValueError("low > high" if endpoint else "low >= high")
-    return np.array([low % 2**64], np.uint64), np.array([high - shift - low], np.uint64)
-
-
-def _integer_bounds(low, high, dtype, endpoint):
-    """``(low, inclusive span)`` as uint64 kernel parameters, checked as NumPy does."""
-    dmin, dmax, work = _dtype_bounds(dtype)
-    low, high = _exact_ints(low), _exact_ints(high)
-    lo_min, lo_max = _min_max(low)
-    hi_min, hi_max = _min_max(high)
-    if lo_min is None or hi_min is None:  # an empty batch: nothing to draw
-        return np.zeros(1, np.uint64), np.zeros(1, np.uint64)
-    if lo_min < dmin:
-        raise ValueError(f"low is out of bounds for {dtype}")
-    if hi_max > dmax + (0 if endpoint else 1):
-        raise ValueError(f"high is out of bounds for {dtype}")
-    shift = 0 if endpoint else 1
-    if lo_max > dmax or hi_min - shift < dmin:
-        raise ValueError("low > high" if endpoint else "low >= high")
-    # Now low and high - shift lie in [dmin, dmax]: exact in ``work``.
-    if isinstance(high, int):
-        hi = np.array(high - shift, dtype=work)
-    else:
-        hi = (high.astype(np.uint64) - np.uint64(shift)).astype(work)
-    lo = np.asarray(low, dtype=work) if isinstance(low, int) else low.astype(work)
-    if np.any(lo > hi):
-        raise ValueError("low > high" if endpoint else "low >= high")
-    lo, hi = np.broadcast_arrays(lo, hi)
-    span = hi.astype(np.uint64) - lo.astype(np.uint64)
-    return lo.astype(np.uint64), span
-
-
-def _exact_ints(x):
-    """A bound as a Python int (a scalar) or an int64/uint64 array, exactly."""
-    if isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_)):
-        return int(x)
-    a = np.asarray(x)
-    if a.dtype.kind == "u":
-        return a.astype(np.uint64)
-    if a.dtype.kind in "ib":
-        return a.astype(np.int64)
-    if a.dtype.kind == "f":
-        return a.astype(np.int64)
-    if a.ndim == 0:
-        return int(a)
-    return np.array([int(v) for v in a.reshape(-1)], dtype=object).reshape(a.shape).astype(np.uint64)
-
-
-def _min_max(x):
-    if isinstance(x, int):
-        return x, x
-    if x.size == 0:
-        return None, None
-    return int(x.min()), int(x.max())
