@@ -58,3 +58,10 @@ def test_ascii_terminal_gets_us(tmp_path):
                             capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
     assert b" us " in result.stdout or b"ns " in result.stdout
+
+
+def test_an_unwritable_json_path_fails_before_measuring(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "vmaprt", "--quick", "--json", str(tmp_path / "no" / "x.json")],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2 and "cannot write there" in result.stderr, result.stderr
+    assert "demo" not in result.stdout  # nothing was measured

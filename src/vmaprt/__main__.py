@@ -197,6 +197,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller sizes, about a second in total")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers to PATH as JSON")
     opts = parser.parse_args(argv)
+    if opts.json:  # a path that cannot be written fails now, not after the measurements
+        try:
+            open(opts.json, "a").close()
+        except OSError as e:
+            parser.error(f"--json {opts.json}: cannot write there ({e.strerror})")
     target, repeat = (0.01, 3) if opts.quick else (0.05, 3)
     micro = MICRO if _encodes(sys.stdout, MICRO) else "u"
 
