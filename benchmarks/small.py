@@ -229,38 +229,46 @@ def _time(cols, target, repeats, settle):
 CHAIN = 64  # operations in each chain
 
 
-def _chains(xp):
-    """Per-example functions of [8] (W: [8, 8]) whose bodies are CHAIN operations of one kind."""
-    def elementwise(a, w):
-        for _ in range(CHAIN // 2):
-            a = a * 0.9 + 0.1
-        return a
+# Per-example functions of a [8] (and W [8, 8]) whose bodies are CHAIN operations of one
+# kind; they use only operators and methods, so they run unchanged on every xp.
+def _elementwise_chain(xp, a, w):
+    for _ in range(CHAIN // 2):
+        a = a * 0.9 + 0.1
+    return a
 
-    def reduction(a, w):
-        s = a.sum(-1)
-        for _ in range(CHAIN - 1):
-            s = s + a.sum(-1)
-        return s
 
-    def index(a, w):
-        s = a[..., 0]
-        for i in range(CHAIN - 1):
-            s = a[..., i % 8]
-        return s
+def _reduction_chain(xp, a, w):
+    s = a.sum(-1)
+    for _ in range(CHAIN - 1):
+        s = s + a.sum(-1)
+    return s
 
-    def product(a, w):
-        for _ in range(CHAIN):
-            a = a @ w
-        return a
 
-    def empty(a, w):
-        return a
+def _index_chain(xp, a, w):
+    s = a[..., 0]
+    for i in range(CHAIN - 1):
+        s = a[..., i % 8]
+    return s
 
-    return {"elementwise (a * 0.9 + 0.1)": (elementwise, 2 * (CHAIN // 2)),
-            "reduction (a.sum(-1))": (reduction, 2 * CHAIN - 1),
-            "basic index (a[..., i])": (index, CHAIN),
-            "matmul, W unbatched (a @ W)": (product, CHAIN),
-            "identity (the call alone)": (empty, 0)}
+
+def _product_chain(xp, a, w):
+    for _ in range(CHAIN):
+        a = a @ w
+    return a
+
+
+def _identity(xp, a, w):
+    return a
+
+
+# label -> (function, operations in one call of it)
+CHAINS = {
+    "elementwise (a * 0.9 + 0.1)": (_elementwise_chain, 2 * (CHAIN // 2)),
+    "reduction (a.sum(-1))": (_reduction_chain, 2 * CHAIN - 1),
+    "basic index (a[..., i])": (_index_chain, CHAIN),
+    "matmul, W unbatched (a @ W)": (_product_chain, CHAIN),
+    "identity (the call alone)": (_identity, 0),
+}
 
 
 def overheads(modules, target, repeats, settle):
@@ -269,9 +277,8 @@ def overheads(modules, target, repeats, settle):
     a, w = rng.standard_normal((16, 8)), rng.standard_normal((8, 8)) / 3
     rows = []
     times = {}
-    for label, (fn_np, ops) in _chains(np).items():
-        case = Case(label, lambda xp, a, w, _n=label: _chains(xp)[_n][0](a, w), None, (0, None))
-        cols = columns_for(case, (a, w), 16, modules)
+    for label, (func, ops) in CHAINS.items():
+        cols = columns_for(Case(label, func, None, (0, None)), (a, w), 16, modules)
         cols.pop("loop", None)
         times[label] = (_time(cols, target, repeats, settle), ops)
     call = times.pop("identity (the call alone)")[0]
