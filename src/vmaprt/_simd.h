@@ -103,7 +103,7 @@ VMAPRT_INLINE double vmaprt_sincos_core(double x, int64_t q) {
     sp = sp * z - 1.0 / 5040.0;
     sp = sp * z + 1.0 / 120.0;
     sp = sp * z - 1.0 / 6.0;
-    sp = r == 0.0 ? r : r + r * z * sp;  /* (r + (+0.0) would turn sin(-0.0) into 0.0) */
+    sp = copysign(r + r * z * sp, r);  /* the sign of r, also for r = -0.0, which r + (+0.0) would lose */
     cp = -1.0 / 6402373705728000.0;
     cp = cp * z + 1.0 / 20922789888000.0;
     cp = cp * z - 1.0 / 87178291200.0;
