@@ -20,7 +20,7 @@ of its elements, or a tuple with one per element.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence, TypeVar, overload
 
 __all__ = [
     "PerformanceWarning",
@@ -120,6 +120,17 @@ INPLACE = {}
 """func -> index of the argument it writes into; the fallback checks that target."""
 
 
+_R = TypeVar("_R", bound=Callable[..., Any])
+
+
+@overload
+def register_batch_rule(
+    func: Callable[..., Any], rule: None = None, *, nargs: int | None = None, kw_operands: Sequence[str] = ()
+) -> Callable[[_R], _R]: ...
+@overload
+def register_batch_rule(
+    func: Callable[..., Any], rule: _R, *, nargs: int | None = None, kw_operands: Sequence[str] = ()
+) -> _R: ...
 def register_batch_rule(
     func: Callable[..., Any],
     rule: Callable[..., Any] | None = None,
@@ -139,8 +150,16 @@ def register_batch_rule(
     func : callable
         The function being batched.
     rule : callable, optional
-        ``rule(args, bdims, *rest, **params) -> (out, out_bdim)``; see the
-        module docstring of ``vmaprt._registry``.
+        ``rule(args, bdims, *rest, **params) -> (out, out_bdim)``, a pure
+        function of the whole batch.  ``args`` are the operands (the first
+        ``nargs`` positional arguments) with each value batched at the current
+        level replaced by its physical array, batch axis included; ``bdims``
+        gives, per operand, that batch axis (an int), or None for an operand
+        that is the same for every example.  ``rest`` and ``params`` are the
+        other arguments, never batched at this level.  The rule returns the
+        physical result and the axis of it that is the batch (None if the
+        result is the same for every example).  Returned as it is, so the
+        decorator keeps the rule's name.
     nargs : int, optional
         How many leading positional arguments are operands that may be
         batched.  None (the default) means all positional arguments.  A
@@ -148,8 +167,9 @@ def register_batch_rule(
         per-example fallback instead.
     kw_operands : sequence of str, optional
         Keyword arguments the rule batches itself (such as ``where`` of a
-        reduction).  When one is batched it reaches the rule as
-        ``Mapped(value, bdim)``.
+        reduction).  When one is batched it reaches the rule as a named
+        tuple with the physical array as ``.value`` and its batch axis as
+        ``.bdim``.
 
     Examples
     --------

@@ -45,6 +45,7 @@ def run() -> npt.NDArray[np.float64]:
     def _area_rule(args: list[Any], bdims: list[int | None]) -> tuple[Any, int | None]:
         return np.trapezoid(args[0], axis=-1), 0
 
+    _, rule_bdim = _area_rule([np.ones((2, 4))], [0])  # the decorator keeps the rule's type
     known: bool = vmaprt.has_batch_rule(np.sum)
     leaves, spec = vmaprt.tree.flatten({"a": 1, "b": (2, 3)})
     tree = vmaprt.tree.unflatten(spec, [x * 2 for x in leaves])
@@ -52,5 +53,5 @@ def run() -> npt.NDArray[np.float64]:
     threads: int = vmaprt.get_num_threads()
     vmaprt.set_num_threads(threads)
     previous: int = vmaprt.set_cache_limit(1 << 20)
-    del k, draws, known, previous, total
+    del k, draws, known, previous, total, rule_bdim
     return out
