@@ -272,6 +272,8 @@ def test_three_levels_with_captured_values(rng):
     [
         (dict(in_dims="0"), r"in_dims must be an int, None, or a tuple"),
         (dict(in_dims={"x": 0}), r"For a single pytree argument, wrap it"),
+        (dict(in_dims="0"), r"got str\. Give each batch axis as an int \(in_dims=0\)"),
+        (dict(in_dims=np.ones((2, 3))), r"in_dims=<array of shape \(2, 3\)>\).*Pass the inputs to the function vmap returns"),
         (dict(in_dims=True), r"in_dims must be an int"),
         (dict(in_dims=(0, True)), r"bool is not accepted"),
         (dict(in_dims=(0, 1.0)), r"every entry of in_dims must be an int or None, but got 1.0"),
@@ -298,7 +300,7 @@ def test_func_must_be_callable():
 @pytest.mark.parametrize(
     "in_dims, args, match",
     [
-        ((0, 0), (np.ones(3),), r"in_dims has 2 entries but 1 positional arguments"),
+        ((0, 0), (np.ones(3),), r"in_dims has 2 entries but 1 positional argument was given"),
         (0, (np.ones(3), 2.0), r"got in_dim=0 for argument y, which is of type float.*use None"),
         (0, (np.ones(3), None), r"got in_dim=0 for argument y, which is of type NoneType"),
         (0, (np.ones(3), np.float64(1)), r"argument y, which is a 0-d array"),

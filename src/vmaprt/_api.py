@@ -140,13 +140,23 @@ def _check_in_dims(in_dims, name):
     if isinstance(in_dims, list):
         in_dims = tuple(in_dims)
     if not (in_dims is None or _is_int(in_dims) or isinstance(in_dims, tuple)):
+        if isinstance(in_dims, np.ndarray):  # vmap(f, x): the input passed where in_dims goes
+            shown, fix = f"<array of shape {in_dims.shape}>", f"Pass the inputs to the function vmap returns: vmap({name})(x)"
+        elif _tree.flatten(in_dims)[1].num_nodes > 1:  # a dict or another pytree node
+            shown, fix = repr(in_dims), f"For a single pytree argument, wrap it: in_dims=({in_dims!r},)"
+        else:
+            shown, fix = repr(in_dims), "Give each batch axis as an int (in_dims=0), or None for an unmapped input"
         raise ValueError(
-            f"vmap({name}, in_dims={in_dims!r}): in_dims must be an int, None, or a tuple "
-            f"with one entry per positional argument, but got {type(in_dims).__name__}. "
-            f"For a single pytree argument, wrap it: in_dims=({in_dims!r},)"
+            f"vmap({name}, in_dims={shown}): in_dims must be an int, None, or a tuple "
+            f"with one entry per positional argument, but got {type(in_dims).__name__}. {fix}"
         )
     _check_dims_tree(in_dims, name, "in_dims")
     return in_dims
+
+
+def _count(n, one, many=None):
+    """'1 entry', '2 entries': ``n`` with the noun in the number it takes."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _check_dims_tree(dims, name, what):
@@ -173,9 +183,9 @@ def _process_batched_inputs(spec, args):
     in_dims = spec.in_dims
     if type(in_dims) is tuple and len(in_dims) != len(args):
         raise ValueError(
-            f"vmap({spec.name}, in_dims={in_dims!r}): in_dims has {len(in_dims)} entries "
-            f"but {len(args)} positional arguments were given; give one in_dim per "
-            f"positional argument (keyword arguments are never batched)"
+            f"vmap({spec.name}, in_dims={in_dims!r}): in_dims has {_count(len(in_dims), 'entry', 'entries')} "
+            f"but {_count(len(args), 'positional argument')} {'was' if len(args) == 1 else 'were'} given; "
+            f"give one in_dim per positional argument (keyword arguments are never batched)"
         )
     fast = _flat_inputs(in_dims, args) if spec.axis_size is None else None
     if fast is not None:
