@@ -100,3 +100,30 @@ def pytest_addoption(parser):
 @pytest.fixture
 def fuzz_long(request):
     return request.config.getoption("--fuzz-long")
+
+
+def assert_like_loop(f, args, in_dims=0, errors=None):
+    """``vmap(f)(*args)`` gives the loop's value, dtype and shape, or raises the loop's
+    error class (a vmap RuntimeError is accepted when ``errors`` says so: the loop's
+    error arises per example in a form vmap cannot reproduce exactly)."""
+    import warnings
+
+    import vmaprt
+
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    copies = [np.array(a, copy=True) for a in args]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = loop(f, copies, dims)
+    except Exception as e:
+        accepted = (type(e),) + ((RuntimeError,) if errors == "runtime" else ())
+        with pytest.raises(accepted):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                vmaprt.vmap(f, in_dims=dims)(*args)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = vmaprt.vmap(f, in_dims=dims)(*args)
+    assert_matches(got, want)

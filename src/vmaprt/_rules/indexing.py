@@ -85,18 +85,19 @@ def _entries(key, ndim):
     return out[:ellipsis] + fill + out[ellipsis:]
 
 
-def _plan(entries, size):
-    """The physical key, and where the batch axis of the result lands.
+def _plan(entries, shape, size):
+    """The physical key, the per-example result shape, and where the batch axis of
+    the result lands.
 
-    Returns ``(pkey, nres, layout)``: ``nres`` is the per-example result rank,
-    and ``layout`` is None when the physical result is ``[B, *result]``, an int
-    ``n`` when it is ``[*adv, B, *rest]`` (batch at axis n), or a permutation
-    taking ``[B, *result]`` to the physical order.
+    Returns ``(pkey, rshape, layout)``: ``rshape`` is the shape of one example's
+    ``x[key]`` (``shape`` is one example's shape), and ``layout`` is None when
+    the physical result is ``[B, *result]``, an int ``n`` when it is
+    ``[*adv, B, *rest]`` (batch at axis n), or a permutation taking
+    ``[B, *result]`` to the physical order.
     """
     has_array = any(kind == "array" for kind, _, _ in entries)
-    nres = sum(kind in ("slice", "none") for kind, _, _ in entries)
     if not has_array:
-        return (slice(None),) + tuple(v for _, v, _ in entries), nres, None
+        return (slice(None),) + tuple(v for _, v, _ in entries), _result_shape(entries, shape), None
     adv = [i for i, (kind, _, _) in enumerate(entries) if kind in ("int", "array")]
     adjacent = adv == list(range(adv[0], adv[0] + len(adv)))
     shapes = []
@@ -114,10 +115,11 @@ def _plan(entries, size):
             "shapes " + " ".join(str(s) for s in shapes)
         ) from None
     nb = len(bshape)
-    nres += nb
+    rshape = _result_shape(entries, shape, bshape, adjacent)
+    nres = len(rshape)
     if not any(b is not None for _, _, b in entries):
         pkey = (slice(None),) + tuple(v for _, v, _ in entries)
-        return pkey, nres, None if adjacent else nb
+        return pkey, rshape, None if adjacent else nb
     values = []
     for kind, v, b in entries:
         if b is not None:
@@ -127,15 +129,33 @@ def _plan(entries, size):
     pkey = (np.arange(size).reshape((size,) + (1,) * nb),) + tuple(values)
     pre = sum(kind in ("slice", "none") for kind, _, _ in entries[: adv[0]])
     if not adjacent or pre == 0:
-        return pkey, nres, None
+        return pkey, rshape, None
     # Physical [B, *adv, *pre, *post]; per example [*pre, *adv, *post].
     perm = (0, *range(1 + pre, 1 + pre + nb), *range(1, 1 + pre), *range(1 + pre + nb, 1 + nres))
-    return pkey, nres, perm
+    return pkey, rshape, perm
+
+
+def _result_shape(entries, shape, bshape=None, adjacent=True):
+    """One example's ``x[key]`` shape: a slice keeps its length, None adds a 1, and the
+    advanced indices' broadcast shape ``bshape`` goes where the first of them is when
+    they are adjacent, in front otherwise (NumPy's placement rule)."""
+    out, axis, placed = [], 0, bshape is None or not adjacent
+    for kind, v, _ in entries:
+        if kind == "none":
+            out.append(1)
+            continue
+        if kind == "slice":
+            out.append(len(range(*v.indices(shape[axis]))))
+        elif not placed:
+            out.extend(bshape)
+            placed = True
+        axis += 1
+    return tuple(out) if adjacent or bshape is None else tuple(bshape) + tuple(out)
 
 
 def _getitem(x, xbdim, key, size):
     x = bdim_at_front(x, xbdim, size)
-    pkey, nres, layout = _plan(_entries(key, ndim_of(x) - 1), size)
+    pkey, _, layout = _plan(_entries(key, ndim_of(x) - 1), tuple(shape_of(x)[1:]), size)
     out = _batched.getitem(x, pkey)
     if layout is None or type(layout) is int:
         return out, layout or 0
@@ -144,25 +164,56 @@ def _getitem(x, xbdim, key, size):
 
 def _setitem(x, xbdim, key, v, vbdim, size):
     x = move_to_front(x, xbdim)
+    if vbdim is None:
+        v = _as_target_scalar(v, x.dtype)
     if _masked_fill(x, key, v, vbdim):
         return
-    pkey, nres, layout = _plan(_entries(key, ndim_of(x) - 1), size)
-    if layout is None and vbdim is None:  # v broadcasts from the right as it is
-        _batched.setitem(x, pkey, v)
-        return
-    v = bdim_at_front(v, vbdim, 1) if vbdim is None else move_to_front(v, vbdim)
-    lead = nres - (ndim_of(v) - 1)
-    if lead < 0:
-        raise ValueError(
-            f"could not broadcast input array from shape {tuple(shape_of(v))[1:]} into "
-            f"an index result of rank {nres}"
-        )
-    v = np.reshape(v, tuple(shape_of(v))[:1] + (1,) * lead + tuple(shape_of(v))[1:])
+    pkey, rshape, layout = _plan(_entries(key, ndim_of(x) - 1), tuple(shape_of(x)[1:]), size)
+    v = aligned_value(v, vbdim, rshape)
     if type(layout) is int:
         v = np.moveaxis(v, 0, layout)
     elif layout is not None:
         v = np.transpose(v, layout)
     _batched.setitem(x, pkey, v)
+
+
+def _as_target_scalar(v, dtype):
+    """A Python number written into an array of ``dtype``, converted as NumPy converts
+    it per example: ``1 + 0.5j`` into floats is a TypeError, ``inf`` or ``nan`` into
+    ints an OverflowError or ValueError, ``300`` into int8 an OverflowError (an
+    array of the number would be cast silently instead)."""
+    if type(v) not in (int, float, complex, bool):
+        return v
+    target = np.empty((), dtype)
+    target[()] = v
+    return target
+
+
+def aligned_value(v, vbdim, rshape):
+    """The value of ``x[key] = v`` lined up with the batch-first index result
+    ``[B, *rshape]``: ``[1 or B, *shape]`` with ``len(rshape)`` axes after the first.
+
+    Note [per-example broadcasting of a written value]
+        NumPy broadcasts ``v`` into one example's index result: leading 1s of ``v``
+        are dropped, and what is left must broadcast into ``rshape``.  The batch
+        axis must never take part, so an unbatched ``v`` of shape ``(4, 1)`` into
+        ``(4,)`` is NumPy's ValueError, not a row per example, and a batched ``v``
+        of per-example shape ``(1, 4)`` fits ``(4,)``.  setitem and put_along_axis
+        rely on this.
+    """
+    shape = tuple(shape_of(v))
+    if vbdim is not None:
+        shape = shape[:vbdim] + shape[vbdim + 1 :]
+    core = shape
+    while len(core) > len(rshape) and core[0] == 1:
+        core = core[1:]
+    if len(core) > len(rshape) or any(a != 1 and a != b for a, b in zip(core[::-1], rshape[::-1])):
+        raise ValueError(f"could not broadcast input array from shape {shape} into shape {rshape}")
+    lead = (1,) * (len(rshape) - len(core))
+    if vbdim is None:
+        return np.reshape(v, (1,) + lead + core)
+    v = move_to_front(v, vbdim)
+    return np.reshape(v, tuple(shape_of(v))[:1] + lead + core)
 
 
 def _masked_fill(x, key, v, vbdim):
@@ -239,19 +290,21 @@ def _put_along_axis(args, bdims, axis):
     arr = _target(arr, ab, "np.put_along_axis")
     size, shape = shape_of(arr)[0], tuple(shape_of(arr)[1:])
     idx = bdim_at_front(idx, ib, size)
+    ishape = tuple(shape_of(idx)[1:])
+    if vb is None:
+        values = _as_target_scalar(values, arr.dtype)
     if axis is None:  # flat indices of each example
-        key = (np.arange(size).reshape((size,) + (1,) * (ndim_of(idx) - 1)),)
-        key += np.unravel_index(idx, shape)
-        if vb is not None:
-            values = move_to_front(values, vb)
-            values = np.reshape(values, shape_of(values)[:1] + (1,) * (ndim_of(idx) - ndim_of(values)) + tuple(shape_of(values)[1:]))
-        _batched.setitem(arr, key, values)
+        if len(ishape) != 1:
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        key = (np.arange(size).reshape(size, 1),) + np.unravel_index(idx, shape)
+        _batched.setitem(arr, key, aligned_value(values, vb, ishape))
         return None, None
-    if vb is not None:
-        values = move_to_front(values, vb)
-        lead = len(shape) - (ndim_of(values) - 1)
-        values = np.reshape(values, shape_of(values)[:1] + (1,) * lead + tuple(shape_of(values)[1:]))
-    np.put_along_axis(arr, idx, values, normalize_axis(axis, len(shape)) + 1)
+    if len(ishape) != len(shape):
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    axis = normalize_axis(axis, len(shape))
+    # Note [per-example broadcasting of a written value]: into arr[fancy index of idx]
+    rshape = np.broadcast_shapes(ishape, shape[:axis] + (1,) + shape[axis + 1 :])
+    np.put_along_axis(arr, idx, aligned_value(values, vb, rshape), axis + 1)
     return None, None
 
 
