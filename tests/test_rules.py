@@ -21,7 +21,7 @@ import vmaprt
 from vmaprt import _registry
 from vmaprt._batched import _UFUNC_METHOD_RULES
 
-from conftest import LAYOUTS, assert_matches, layout, loop, random_array
+from conftest import LAYOUTS, assert_like_loop, assert_matches, layout, loop, random_array
 
 F, C, I, B = np.float64, np.complex128, np.int64, np.bool_
 F32 = np.float32
@@ -629,3 +629,40 @@ def test_batched_keyword_operands_passed_by_position():
     ]
     for f, args in cases:
         assert_matches(vmaprt.vmap(f)(*args), loop(f, list(args), (0, 0, 0)))
+
+
+# np.clip's keyword bounds (issue 15, class H) --------------------------------------------------
+@pytest.mark.parametrize("example", [(), (2,), (4,), (3, 4)], ids=str)
+@pytest.mark.parametrize("bound_shape", [(), (1,), (2,), (4,), (3, 1), (5, 1, 1)], ids=str)
+@pytest.mark.parametrize("key", ["min", "max", "both", "a_min"])
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("size", [0, 2])
+def test_clip_keyword_bounds_match_the_loop(example, bound_shape, key, batched, size):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((size,) + example)
+    bound = rng.standard_normal(((size,) if batched else ()) + bound_shape)
+
+    def f(v, b):
+        if key == "both":
+            return np.clip(v, min=b - 0.5, max=b + 0.5)
+        return np.clip(v, **{key: b})
+
+    dims = (0, 0 if batched else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", vmaprt.PerformanceWarning)
+        if size:
+            assert_like_loop(f, [x, bound], dims)
+            return
+        try:  # no example to loop over: NumPy's result for one, with 0 along the batch
+            want = f(np.zeros(example), np.zeros(bound_shape))
+        except (TypeError, ValueError) as e:
+            with pytest.raises(type(e)):
+                vmaprt.vmap(f, in_dims=dims)(x, bound)
+            return
+        got = vmaprt.vmap(f, in_dims=dims)(x, bound)
+        assert got.shape == (0,) + want.shape and got.dtype == want.dtype
+
+
+def test_clip_keyword_and_positional_bounds_is_numpys_error():
+    with pytest.raises(ValueError, match="forbidden"):
+        vmaprt.vmap(lambda v: np.clip(v, 0, 1, max=2))(np.ones((2, 3)))

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _core, _parallel
 from .._batched import BatchedArray, register_ufunc_method, unbatched_target_error
-from .._registry import COMPOSITE, NoBatchRule, register_batch_rule
+from .._registry import COMPOSITE, Mapped, NoBatchRule, register_batch_rule
 from ._helpers import (
     as_rows,
     bdim_at_front,
@@ -214,16 +214,25 @@ def _where(args, bdims, *rest):
 register_batch_rule(np.where, _where)
 
 
-def _clip(args, bdims, *rest, **kwargs):
-    args = [None if a is np._NoValue else a for a in args]
-    for key in ("min", "max"):
-        if kwargs.get(key, np._NoValue) is np._NoValue:
-            kwargs.pop(key, None)
-    values, bdim = broadcast_batched(args, bdims)
+def _clip(args, bdims, *rest, min=np._NoValue, max=np._NoValue, **kwargs):
+    """np.clip: the bounds, positional (a_min, a_max) or keyword (min=, max=), batched
+    or not, are operands that broadcast with ``a`` per example (NumPy's checks first)."""
+    no = np._NoValue
+    args, bdims = list(args) + [no] * (3 - len(args)), list(bdims) + [None] * (3 - len(bdims))
+    if args[1] is no and args[2] is no:
+        for i, bound in enumerate([min, max], 1):
+            args[i], bdims[i] = (bound.value, bound.bdim) if type(bound) is Mapped else (bound, None)
+    elif args[1] is no or args[2] is no:
+        raise TypeError(f"clip() missing 1 required positional argument: '{'a_min' if args[1] is no else 'a_max'}'")
+    elif min is not no or max is not no:
+        raise ValueError(
+            "Passing `min` or `max` keyword argument when `a_min` and `a_max` are provided is forbidden."
+        )
+    values, bdim = broadcast_batched([None if a is no else a for a in args], bdims)
     return np.clip(*values, *rest, **kwargs), bdim
 
 
-register_batch_rule(np.clip, _clip, nargs=3)
+register_batch_rule(np.clip, _clip, nargs=3, kw_operands=("min", "max"))
 
 defelementwise(np.isclose, nargs=2)
 for _f in [np.nan_to_num, np.real_if_close, np.sinc, np.i0, np.angle]:
