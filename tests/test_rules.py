@@ -666,3 +666,163 @@ def test_clip_keyword_bounds_match_the_loop(example, bound_shape, key, batched, 
 def test_clip_keyword_and_positional_bounds_is_numpys_error():
     with pytest.raises(ValueError, match="forbidden"):
         vmaprt.vmap(lambda v: np.clip(v, 0, 1, max=2))(np.ones((2, 3)))
+
+
+# Issue 15: programs whose vmap disagreed with the loop (classes C-F, I, J, M-O) --------------
+def _ravel_write(order):
+    def f(v):
+        y = v.copy()
+        y.ravel(order)[...] = 0
+        return y
+
+    return f
+
+
+def _reshape_write(v):
+    y = v.copy()
+    y.reshape(-1)[0] = -1
+    return y
+
+
+def _copy_then(copy, write):
+    def f(v):
+        y = copy(v)
+        write(y)
+        return y
+
+    return f
+
+
+_WRITES = {
+    "ravel": lambda y: y.ravel().__setitem__(0, -1),
+    "ravelF": lambda y: np.ravel(y, order="F").__setitem__(0, -1),
+    "ravelK": lambda y: np.ravel(y, order="K").__setitem__(0, -1),
+    "ravelA": lambda y: y.ravel("A").__setitem__(0, -1),
+    "reshape": lambda y: y.reshape(-1).__setitem__(0, -1),
+    "reshapeF": lambda y: y.reshape(-1, order="F").__setitem__(0, -1),
+}
+_COPIES = {
+    "copy": lambda v: v.copy(), "copyF": lambda v: v.copy(order="F"), "np.copy": np.copy,
+    "np.copyF": lambda v: np.copy(v, order="F"), "np.copyK": lambda v: np.copy(v, order="K"),
+    "astype": lambda v: v.astype(np.float32), "astypeF": lambda v: v.astype(np.float64, order="F"),
+    "view": lambda v: v, "T": lambda v: v.T, "step": lambda v: v[..., ::2],
+}
+
+
+@pytest.mark.parametrize("write", sorted(_WRITES))
+@pytest.mark.parametrize("copy", sorted(_COPIES))
+@pytest.mark.parametrize("kind", ["C", "F", "transposed", "stepped", "reversed"])
+@pytest.mark.parametrize("in_dim", [0, 1, 2])
+def test_writes_through_ravel_and_reshape_alias_as_in_the_loop(write, copy, kind, in_dim):
+    """Class I: per example, ravel/reshape return a view exactly when NumPy's would."""
+    x = layout(np.arange(3 * 2 * 4.0).reshape(3, 2, 4), in_dim, kind)
+    assert_like_loop(_copy_then(_COPIES[copy], _WRITES[write]), [x], in_dim)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64, np.complex128])
+@pytest.mark.parametrize("kw", [dict(prepend=0.5), dict(append=0.5), dict(prepend=0.5, append=[1, 2, 3]), dict()])
+def test_diff_of_order_zero_returns_the_input(dtype, kw):
+    """Class C: NumPy returns ``a`` for n=0 before it looks at prepend/append."""
+    x = np.arange(4 * 2 * 3).reshape(4, 2, 3).astype(dtype)
+    assert_like_loop(lambda v: np.diff(v, n=0, **kw), [x])
+    assert_like_loop(lambda v: np.diff(v, n=-1, **kw), [x])
+
+
+ZERO_D = [
+    ("cumulative_sum", lambda v: np.cumulative_sum(v)),
+    ("cumulative_prod", lambda v: np.cumulative_prod(v, axis=0)),
+    ("cumulative_sum-1", lambda v: np.cumulative_sum(v, axis=-1, include_initial=True)),
+    ("cumulative_sum1", lambda v: np.cumulative_sum(v, axis=1)),
+    ("add.reduce", lambda v: np.add.reduce(v)),
+    ("maximum.reduce-1", lambda v: np.maximum.reduce(v, axis=-1, keepdims=True)),
+    ("multiply.reduce()", lambda v: np.multiply.reduce(v, axis=())),
+    ("add.reduce1", lambda v: np.add.reduce(v, axis=1)),
+    ("add.reduce(0,)", lambda v: np.add.reduce(v, axis=(0,))),
+    ("add.accumulate", lambda v: np.add.accumulate(v)),
+    ("sum-1", lambda v: np.sum(v, axis=-1)),
+    ("sum0", lambda v: v.sum(axis=0)),
+    ("max0", lambda v: np.max(v, axis=0)),
+    ("any-1", lambda v: np.any(v, axis=-1)),
+    ("argmax0", lambda v: np.argmax(v, axis=0)),
+    ("cumsum0", lambda v: np.cumsum(v, axis=0)),
+    ("mean0", lambda v: np.mean(v, axis=0)),
+    ("std-1", lambda v: np.std(v, axis=-1)),
+    ("nansum0", lambda v: np.nansum(v, axis=0)),
+    ("count_nonzero0", lambda v: np.count_nonzero(v, axis=0)),
+    ("sum1", lambda v: np.sum(v, axis=1)),
+    ("sum(0,)", lambda v: np.sum(v, axis=(0,))),
+]
+
+
+@pytest.mark.parametrize("name, f", ZERO_D, ids=[n for n, _ in ZERO_D])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int64, np.bool_])
+def test_reductions_and_scans_of_0d_examples(name, f, dtype):
+    """Classes D and E: a 0-d example takes NumPy's legacy axis 0 or -1, or its error."""
+    x = random_array(np.random.default_rng(1), (5,), dtype)
+    assert_like_loop(f, [x])
+
+
+@pytest.mark.parametrize("mask", [[[True, False, True]], [[[True]]], [True, False], [True], True], ids=str)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("func", [np.sum, np.mean, np.max, np.add.reduce, np.all])
+def test_where_mask_broadcasts_to_the_example_only(mask, batched, func):
+    """Class F: the mask broadcasts to each example's shape, never onto the batch axis."""
+    x = np.arange(2 * 3.0).reshape(2, 3) + 1
+    m = np.array(mask)
+    kw = dict(initial=0) if func is np.max else {}
+    if batched:
+        m = np.stack([m, m])
+        assert_like_loop(lambda v, w: func(v, where=w, **kw), [x, m], (0, 0))
+    else:
+        assert_like_loop(lambda v: func(v, where=m, **kw), [x])
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int64, np.uint16, np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize("exponent", [2, -1, 0.5, 2.0, 3, 1, 0])
+def test_power_operator_takes_numpys_fast_paths(dtype, exponent):
+    """Class J: ndarray ** 2 is np.square (bool ** 2 is int8), ** -1 and ** 0.5 of
+    inexact arrays are np.reciprocal and np.sqrt, as NumPy's operator does."""
+    x = random_array(np.random.default_rng(2), (3, 4), dtype)
+
+    def f(v):
+        with np.errstate(all="ignore"):
+            return v**exponent
+
+    def g(v):
+        with np.errstate(all="ignore"):
+            y = v.copy()
+            y **= exponent
+            return y
+
+    assert_like_loop(f, [x])
+    assert_like_loop(g, [x])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.complex128, np.float32, None])
+@pytest.mark.parametrize("example", [(4,), (2, 4), (1,)], ids=str)
+@pytest.mark.parametrize("in_dim", [0, -1])
+def test_view_with_a_dtype_matches_the_loop(dtype, example, in_dim):
+    """Class M: x.view(dtype) per example, and writes through it reach x."""
+    x = np.moveaxis(np.arange(3 * int(np.prod(example)), dtype=np.float64).reshape((3,) + example), 0, in_dim)
+
+    def f(v):
+        y = v.copy()
+        w = y.view(dtype) if dtype is not None else y.view()
+        w[...] = 0 if w.dtype.kind != "u" else 1
+        return y, w.copy()
+
+    try:
+        want = loop(f, [x], (in_dim,), (0, 0))
+    except (ValueError, TypeError) as e:
+        with pytest.raises(type(e)):
+            vmaprt.vmap(f, in_dims=in_dim)(x)
+        return
+    assert_matches(vmaprt.vmap(f, in_dims=in_dim)(x), want)
+
+
+@pytest.mark.parametrize("index", [[], (), np.array([], dtype=np.intp), [0, 0]], ids=repr)
+def test_take_and_index_with_an_empty_list(index):
+    """Class N: an empty list indexes as intp, as NumPy reads it."""
+    x = np.arange(4 * 3.0).reshape(4, 3)
+    assert_like_loop(lambda v: np.take(v, index, axis=0), [x])
+    assert_like_loop(lambda v: v[list(index) if isinstance(index, (list, tuple)) else index], [x])

@@ -15,6 +15,7 @@ Note [dispatch at the innermost level]
     nesting needs no special case.
 """
 
+import builtins
 import functools
 import math
 import operator
@@ -190,10 +191,22 @@ class BatchedArray(NDArrayOperatorsMixin):
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         _check_alive(self.level)
-        value = self.value.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
-        return BatchedArray(value, self.bdim, self.level)
+        x = self.value
+        if type(x) is not np.ndarray or not copy:  # (NumPy decides whether it copies)
+            value = x.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+            if value is x or type(x) is not np.ndarray:
+                return self if value is x else BatchedArray(value, self.bdim, self.level)
+        elif not np.can_cast(x.dtype, dtype, casting):
+            raise TypeError(
+                f"Cannot cast array data from {x.dtype!r} to {np.dtype(dtype)!r} according "
+                f"to the rule {casting!r}"
+            )
+        # Note [per-example layout] in vmaprt/_rules/_helpers.py
+        from ._rules._helpers import copy_examples
 
-    def copy(self, order="K"):
+        return BatchedArray(copy_examples(x, self.bdim, order, dtype), 0, self.level)
+
+    def copy(self, order="C"):  # (ndarray.copy's default order, not np.copy's)
         return np.copy(self, order=order)
 
     def __copy__(self):
@@ -214,6 +227,32 @@ class BatchedArray(NDArrayOperatorsMixin):
     def clip(self, min=None, max=None, out=None, **kwargs):
         return np.clip(self, min, max, out=out, **kwargs)
 
+    # ndarray's ** by an exact Python 2 is np.square (bool ** 2 is int8, not int64),
+    # by -1 np.reciprocal and by 0.5 np.sqrt for inexact arrays (NumPy's fast_scalar_power).
+    def __pow__(self, other):
+        op = _fast_power(self.dtype, other)
+        return np.power(self, other) if op is None else op(self)
+
+    def __ipow__(self, other):
+        op = _fast_power(self.dtype, other)
+        return np.power(self, other, out=(self,)) if op is None else op(self, out=(self,))
+
+    def view(self, dtype=None, type=None):
+        """Per-example ``ndarray.view(dtype)``: a view of the same memory; a new itemsize
+        rescales each example's last axis, which must be contiguous, as in NumPy."""
+        _check_alive(self.level)
+        if type is not None or isinstance(dtype, builtins.type) and issubclass(dtype, np.ndarray):
+            raise RuntimeError(
+                "vmap: x.view(type) would change the array class inside vmap, which "
+                "cannot be batched; use x.view(dtype) or np.asarray outside the vmapped function"
+            )
+        x = self.value if self.bdim == 0 else np.moveaxis(self.value, self.bdim, 0)
+        if dtype is not None and x.ndim == 1 and np.dtype(dtype).itemsize != x.dtype.itemsize:
+            raise ValueError(
+                "Changing the dtype of a 0d array is only supported if the itemsize is unchanged"
+            )
+        return BatchedArray(x.view() if dtype is None else x.view(dtype), 0, self.level)
+
     def fill(self, value):
         self[...] = value
 
@@ -225,6 +264,18 @@ class BatchedArray(NDArrayOperatorsMixin):
 
     def compress(self, condition, axis=None, out=None):
         return np.compress(condition, self, axis=axis, out=out)
+
+
+def _fast_power(dtype, exponent):
+    if type(exponent) is int:
+        op = np.square if exponent == 2 else np.reciprocal if exponent == -1 else None
+    elif type(exponent) is float and exponent == 0.5:
+        op = np.sqrt
+    else:
+        return None
+    if op is np.square:
+        return op if dtype.kind != "O" else None
+    return op if dtype.kind in "fc" else None
 
 
 def _forward(func, name):
@@ -536,7 +587,12 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         casting = kwargs.get("casting", "same_kind")
         # (where= of __call__ and outer masks the output; of reduce, the input)
         where = kwargs.pop("where", True) if method in ("__call__", "outer") else True
-        result = getattr(ufunc, method)(*inputs, **kwargs)
+        try:
+            result = getattr(ufunc, method)(*inputs, **kwargs)
+        except Exception:
+            if method == "__call__":  # NumPy checks the cast into out= before it computes
+                _check_out_casting(ufunc, inputs, out, casting)
+            raise
         if where is not True:
             results = result if isinstance(result, tuple) else (result,)
             result = tuple(np.where(where, r, o) for r, o in zip(results, out))
@@ -566,6 +622,20 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
     except NoBatchRule as e:
         return fallback(getattr(ufunc, method), inputs, kwargs, level, name, str(e) or "this form of call")
     return wrap(out, out_bdim, level)
+
+
+def _check_out_casting(ufunc, inputs, out, casting):
+    dtypes = [type(a) if type(a) in (int, float, complex) else getattr(a, "dtype", None) for a in inputs]
+    try:
+        results = ufunc.resolve_dtypes(tuple(dtypes) + (None,) * ufunc.nout)[ufunc.nin :]
+    except Exception:
+        return
+    for res, target in zip(results, out if isinstance(out, tuple) else (out,)):
+        if target is not None and not np.can_cast(res, target.dtype, casting=casting):
+            raise TypeError(
+                f"Cannot cast ufunc '{ufunc.__name__}' output from {res!r} to "
+                f"{target.dtype!r} with casting rule {casting!r}"
+            )
 
 
 _UFUNC_METHOD_RULES = {}

@@ -14,6 +14,7 @@ from ._helpers import (
     front,
     batch_size,
     broadcast_batched,
+    copy_examples,
     defelementwise,
     defpreserving,
     flat_examples,
@@ -147,6 +148,9 @@ def _reduce(ufunc, args, bdims, axis=0, where=True, **kwargs):
     (x,), (bdim,) = args, bdims
     x, bdim, where = with_mask(x, bdim, where)
     x = move_to_front(x, bdim)
+    if x.ndim == 1 and axis is not None:  # NumPy's legacy axis 0 or -1 of a 0-d example
+        ufunc.reduce(np.zeros((), x.dtype), axis, **kwargs)
+        axis = None
     axes = normalize_axes(axis, x.ndim - 1)
     return ufunc.reduce(x, tuple(a + 1 for a in axes), where=where, **kwargs), 0
 
@@ -155,6 +159,8 @@ def _reduce(ufunc, args, bdims, axis=0, where=True, **kwargs):
 def _accumulate(ufunc, args, bdims, axis=0, **kwargs):
     (x,), (bdim,) = args, bdims
     x = move_to_front(x, bdim)
+    if x.ndim == 1:
+        raise TypeError("cannot accumulate on a scalar")
     return ufunc.accumulate(x, normalize_axis(axis, x.ndim - 1) + 1, **kwargs), 0
 
 
@@ -238,8 +244,19 @@ defelementwise(np.isclose, nargs=2)
 for _f in [np.nan_to_num, np.real_if_close, np.sinc, np.i0, np.angle]:
     defelementwise(_f, nargs=1)
 
-for _f in [np.real, np.imag, np.iscomplex, np.isreal, np.round, np.around, np.fix, np.copy]:
+for _f in [np.real, np.imag, np.iscomplex, np.isreal, np.round, np.around, np.fix]:
     defpreserving(_f)
+
+
+def _copy(args, bdims, order="K", subok=False):
+    """np.copy: each example laid out as NumPy's copy of it (Note [per-example layout])."""
+    (x,), (bdim,) = args, bdims
+    if type(x) is not np.ndarray:  # batched at an outer level too: that level lays it out
+        return np.copy(x, order=order, subok=subok), bdim
+    return copy_examples(x, bdim, order), 0
+
+
+register_batch_rule(np.copy, _copy, nargs=1)
 
 
 # More elementwise functions ----------------------------------------------------------------

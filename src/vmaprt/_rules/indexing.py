@@ -59,7 +59,8 @@ def _entries(key, ndim):
             raise NoBatchRule("a boolean scalar index")  # rare enough for the loop
         else:
             if bdim is None and type(value) is not _batched.BatchedArray:
-                value = np.asarray(value)
+                # (an empty list indexes as intp, as NumPy reads it, not as float64)
+                value = np.asarray(value, dtype=np.intp if type(value) in (list, tuple) and not np.size(value) else None)
             if value.dtype == np.bool_:
                 if bdim is not None:
                     raise _refuse_mask()

@@ -10,6 +10,8 @@ from ._helpers import (
     bdim_at_front,
     batch_size,
     defcomposite,
+    example_contiguous,
+    example_order,
     flat_examples,
     move_to_front,
     moveaxis,
@@ -49,7 +51,19 @@ register_batch_rule(np.reshape, _reshape, nargs=1)
 
 
 def _ravel(args, bdims, order="C"):
-    return _reshape(args, bdims, (-1,), order=order)
+    """np.ravel: a view exactly when NumPy's ravel of one example is one, that is when
+    the example is contiguous in the order asked (Note [per-example layout]); 'K'
+    takes the example's elements in memory order."""
+    (x,), (bdim,) = args, bdims
+    if type(x) is not np.ndarray:  # batched at an outer level too: no strides to read
+        if order in ("K", "A", "k", "a"):
+            raise NoBatchRule(f"order={order!r} of an array batched at several levels")
+        return _reshape(args, bdims, (-1,), order=order)
+    x = move_to_front(x, bdim)
+    perm = example_order(x, order)
+    x = x.transpose((0,) + tuple(p + 1 for p in perm))
+    flat = (x.shape[0], math.prod(x.shape[1:]))
+    return np.reshape(x, flat, copy=None if example_contiguous(x, range(x.ndim - 1)) else True), 0
 
 
 register_batch_rule(np.ravel, _ravel, nargs=1)
