@@ -403,19 +403,18 @@ def _run(spec, leaves, dims, treespec, size, kwargs, offset=0, total=None, rng_s
 
 
 def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
-    # Note [buffer cache]: while func runs, NumPy allocates array data through
-    # vmaprt/_cache.h, which hands batch-sized blocks freed by earlier steps (and
-    # earlier calls) out again instead of faulting in fresh pages.
-    allocator = _core.use_cache(leaves)
-    level, token = _levels.push(size, spec.randomness, offset, total, rng_shared)
-    try:
+    def body(level):
+        # Note [buffer cache]: while func runs, NumPy allocates array data through
+        # vmaprt/_cache.h, which hands batch-sized blocks freed by earlier steps (and
+        # earlier calls) out again instead of faulting in fresh pages.  Like the level,
+        # the allocator is set in this call's own context only (Note [entering a
+        # level atomically] in vmaprt/_levels.py).
+        _core.use_cache(leaves)
         batched = _create_batched_inputs(leaves, dims, treespec, level)
         out = spec.func(*batched, **kwargs)
         return _unwrap_batched(spec, out, level, size)
-    finally:
-        _levels.pop(level, token)
-        if allocator is not None:
-            _core.restore_allocator(allocator)
+
+    return _levels.run_in_level(body, size, spec.randomness, offset, total, rng_shared)
 
 
 def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
