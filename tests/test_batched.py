@@ -438,3 +438,72 @@ def test_per_example_uses_a_registered_rule(rng):
     x = rng.standard_normal((4, 3))
     assert_matches(vmap(softplus, in_dims=1)(x), np.log1p(np.exp(x)).T)
     assert calls == [[1]]
+
+
+# Note [scalars per example] (issue 15, class K) ----------------------------------------------
+def _scalar_programs():
+    def rebinds(v):
+        y = v.copy()
+        w = y[0]
+        w += 100
+        return y, w
+
+    def aliased_sum(v):
+        s = v.sum()
+        t = s
+        s *= 2
+        return t, s
+
+    def input_example(u):
+        u += 1
+        return u
+
+    def item_assign(v):
+        y = v.copy()
+        w = y[0]
+        w[...] = 7
+        return y
+
+    def out_into(v):
+        y = v.copy()
+        w = y[-1]
+        np.negative(w, out=w)
+        return y
+
+    def array_0d(v):  # a 0-d array, not a scalar: writes work and views alias
+        y = v.copy()
+        z = np.zeros_like(y[0])
+        z[...] = 7
+        r = y[..., 0]
+        r += 1
+        return y, z
+
+    return [rebinds, aliased_sum, item_assign, out_into, array_0d]
+
+
+@pytest.mark.parametrize("program", _scalar_programs(), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int64])
+@pytest.mark.parametrize("in_dim", [0, 1])
+def test_scalar_examples_are_immutable_as_in_the_loop(program, dtype, in_dim):
+    x = np.moveaxis(np.arange(12).reshape(3, 4).astype(dtype), 0, in_dim)
+    try:
+        want = loop(program, [x], (in_dim,), (0, 0))
+    except TypeError:
+        with pytest.raises(TypeError, match="does not support item assignment"):
+            vmap(program, in_dims=in_dim)(x)
+        return
+    assert_matches(vmap(program, in_dims=in_dim)(x), want)
+
+
+def test_one_dimensional_input_examples_are_scalars():
+    x = np.arange(4.0)
+    y = x.copy()
+
+    def f(v):
+        v += 1  # rebinds, as for the loop's x[i]; the caller's array is unchanged
+        return v
+
+    np.testing.assert_array_equal(vmap(f)(y), x + 1)
+    np.testing.assert_array_equal(y, x)
+    with pytest.raises(TypeError, match="item assignment"):
+        vmap(lambda v: v.__setitem__(Ellipsis, 0))(y)

@@ -304,9 +304,19 @@ def _describe_leaf(spec, args, treespec, i):
 
 def _create_batched_inputs(leaves, dims, treespec, level):
     batched = [
-        leaf if d is None else BatchedArray(leaf, d, level) for leaf, d in zip(leaves, dims)
+        leaf if d is None else BatchedArray(_example_scalars(leaf), d, level) for leaf, d in zip(leaves, dims)
     ]
     return tuple(batched) if treespec is None else _tree.unflatten(treespec, batched)
+
+
+def _example_scalars(leaf):
+    """A 1-d input's examples are NumPy scalars in the loop (``x[i]``): a read-only view
+    (Note [scalars per example] in vmaprt/_batched.py)."""
+    if type(leaf) is not np.ndarray or leaf.ndim != 1:
+        return leaf
+    view = leaf.view()
+    view.flags.writeable = False
+    return view
 
 
 # Outputs -------------------------------------------------------------------------------------

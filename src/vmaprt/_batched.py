@@ -207,7 +207,8 @@ class BatchedArray(NDArrayOperatorsMixin):
         return BatchedArray(copy_examples(x, self.bdim, order, dtype), 0, self.level)
 
     def copy(self, order="C"):  # (ndarray.copy's default order, not np.copy's)
-        return np.copy(self, order=order)
+        out = np.copy(self, order=order)
+        return as_scalar(out) if is_scalar(self) else out  # (a scalar's copy is one)
 
     def __copy__(self):
         return np.copy(self)
@@ -234,6 +235,8 @@ class BatchedArray(NDArrayOperatorsMixin):
         return np.power(self, other) if op is None else op(self)
 
     def __ipow__(self, other):
+        if is_scalar(self):  # Note [scalars per example]
+            return NotImplemented
         op = _fast_power(self.dtype, other)
         return np.power(self, other, out=(self,)) if op is None else op(self, out=(self,))
 
@@ -276,6 +279,47 @@ def _fast_power(dtype, exponent):
     if op is np.square:
         return op if dtype.kind != "O" else None
     return op if dtype.kind in "fc" else None
+
+
+# Note [scalars per example]
+#     The loop's example of a 1-d input, x[i], is a NumPy scalar, and so are the 0-d
+#     results of integer indexing, ufuncs and reductions: immutable values, not
+#     views.  ``w = y[0]; w += 1`` rebinds w and leaves y alone, and ``w[...] = 7``
+#     or ``out=w`` is a TypeError.  Under vmap such a value is a BatchedArray whose
+#     physical array is (B,) and read-only: in-place operators on it return a new
+#     value, and writes into it raise NumPy's TypeError.  0-d *arrays* (np.copy,
+#     np.zeros_like, np.array, views such as reshape(())) stay writable.
+def is_scalar(x):
+    """Whether the BatchedArray ``x`` stands for a NumPy scalar per example."""
+    v = x.value
+    return type(v) is np.ndarray and v.ndim == 1 and not v.flags.writeable
+
+
+def as_scalar(out):
+    """Mark a fresh physical (B,) result as one NumPy scalar per example."""
+    if type(out) is np.ndarray and out.ndim == 1 and out.flags.owndata:
+        out.flags.writeable = False
+    return out
+
+
+def _inplace_method(ufunc, name):
+    def method(self, other):
+        if is_scalar(self):  # a NumPy scalar: ``x += y`` rebinds x
+            return NotImplemented
+        return ufunc(self, other, out=(self,))
+
+    method.__name__ = method.__qualname__ = f"__i{name}__"
+    return method
+
+
+for _name_, _ufunc in [
+    ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("matmul", np.matmul),
+    ("truediv", np.true_divide), ("floordiv", np.floor_divide), ("mod", np.remainder),
+    ("lshift", np.left_shift), ("rshift", np.right_shift), ("and", np.bitwise_and),
+    ("xor", np.bitwise_xor), ("or", np.bitwise_or),
+]:  # fmt: skip
+    setattr(BatchedArray, f"__i{_name_}__", _inplace_method(_ufunc, _name_))
+del _name_, _ufunc
 
 
 def _forward(func, name):
@@ -522,6 +566,8 @@ def apply_rule(entry, args, kwargs, level):
     except NoBatchRule as e:
         return fallback(entry.func, args, kwargs, level, why=str(e) or "this form of call")
     if type(out_bdim) is int and type(out) is np.ndarray:
+        if entry.scalar:  # Note [scalars per example]
+            as_scalar(out)
         return BatchedArray(out, out_bdim, level)
     return wrap(out, out_bdim, level)
 
@@ -621,7 +667,7 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         out, out_bdim = rule(ufunc, values, bdims, **params)
     except NoBatchRule as e:
         return fallback(getattr(ufunc, method), inputs, kwargs, level, name, str(e) or "this form of call")
-    return wrap(out, out_bdim, level)
+    return wrap(as_scalar(out) if out_bdim == 0 else out, out_bdim, level)
 
 
 def _check_out_casting(ufunc, inputs, out, casting):
@@ -672,6 +718,8 @@ def _dispatch_getitem(x, key):
 
 
 def _dispatch_setitem(x, key, value):
+    if is_scalar(x):  # Note [scalars per example]
+        raise TypeError(f"'numpy.{x.dtype.type.__name__}' object does not support item assignment")
     key = _key_tuple(key)
     level = level_of(key, level_of((x, value)))
     _check_levels_of_target(x, [value, *key])

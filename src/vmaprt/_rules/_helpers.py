@@ -265,7 +265,7 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
 
     takes_mean = func in (np.std, np.var, np.nanstd, np.nanvar)
     operands = (("where",) if masked else ()) + (("mean",) if takes_mean else ())
-    register_batch_rule(func, rule, nargs=1, kw_operands=operands)
+    register_batch_rule(func, rule, nargs=1, kw_operands=operands, scalar=True)
 
 
 def _kernel_reduce(kernel, x, bdim, axis, kwargs):

@@ -156,8 +156,11 @@ def _result_shape(entries, shape, bshape=None, adjacent=True):
 
 def _getitem(x, xbdim, key, size):
     x = bdim_at_front(x, xbdim, size)
-    pkey, _, layout = _plan(_entries(key, ndim_of(x) - 1), tuple(shape_of(x)[1:]), size)
+    entries = _entries(key, ndim_of(x) - 1)
+    pkey, _, layout = _plan(entries, tuple(shape_of(x)[1:]), size)
     out = _batched.getitem(x, pkey)
+    if type(out) is np.ndarray and all(k == "int" for k, _, _ in entries) and all(v is not Ellipsis for v, _ in key):
+        return _batched.as_scalar(out.copy()), 0  # NumPy's y[i] of one element is a scalar copy
     if layout is None or type(layout) is int:
         return out, layout or 0
     return np.transpose(out, np.argsort(layout)), 0
