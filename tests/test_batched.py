@@ -478,7 +478,27 @@ def _scalar_programs():
         r += 1
         return y, z
 
-    return [rebinds, aliased_sum, item_assign, out_into, array_0d]
+    def ravel_of_scalar(v):  # a scalar raveled or reshaped is a new array
+        s = v.sum()
+        s.ravel()[...] = 5
+        s.reshape(1, 1)[0, 0] = 6
+        return s, np.ravel(s)
+
+    def astype_of_scalar(v):
+        w = v.max().astype(np.float32)
+        w[...] = 1
+        return w, v
+
+    def power_of_scalar(v):  # no square fast path for scalars: bool ** 2 is int64
+        return (v[0] > 0) ** 2, np.clip(v[1], 0, 1) ** 2
+
+    def where_is_an_array(v):  # np.where returns a 0-d array, which takes writes
+        w = np.where(v[0] > 0, v[0], v[1])
+        w[...] = 3
+        return w, v
+
+    return [rebinds, aliased_sum, item_assign, out_into, array_0d, ravel_of_scalar, astype_of_scalar,
+            power_of_scalar, where_is_an_array]
 
 
 @pytest.mark.parametrize("program", _scalar_programs(), ids=lambda f: f.__name__)
@@ -493,6 +513,10 @@ def test_scalar_examples_are_immutable_as_in_the_loop(program, dtype, in_dim):
             vmap(program, in_dims=in_dim)(x)
         return
     assert_matches(vmap(program, in_dims=in_dim)(x), want)
+    outer = np.stack([x, 2 * x])  # and nested, where the inner values are batched twice
+    parts = [loop(program, [o], (in_dim,), (0, 0)) for o in outer]
+    want = tuple(np.stack([p[k] for p in parts]) for k in range(len(parts[0]))) if isinstance(parts[0], tuple) else np.stack(parts)
+    assert_matches(vmap(vmap(program, in_dims=in_dim))(outer), want)
 
 
 def test_one_dimensional_input_examples_are_scalars():

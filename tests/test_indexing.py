@@ -283,3 +283,16 @@ def test_python_number_written_converts_as_numpy_does(target, value, form):
         return y
 
     assert_like_loop(f, [X4])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.complex128, np.bool_])
+@pytest.mark.parametrize("value", [np.array([5.0]), [5.0], np.array([[1.0]]), np.array(5.0), 5.0], ids=repr)
+def test_element_assignment_takes_a_scalar_only(dtype, value):
+    """y[i, j] = v with integers only sets one element: a size-1 array is NumPy's
+    ValueError (bool targets take it), found by the program-family fuzzer."""
+    def f(v):
+        y = v.astype(dtype)
+        y[0, 1] = value
+        return y
+
+    assert_like_loop(f, [np.ones((3, 2, 2))])

@@ -826,3 +826,58 @@ def test_take_and_index_with_an_empty_list(index):
     x = np.arange(4 * 3.0).reshape(4, 3)
     assert_like_loop(lambda v: np.take(v, index, axis=0), [x])
     assert_like_loop(lambda v: v[list(index) if isinstance(index, (list, tuple)) else index], [x])
+
+
+# Found by the program-family fuzzer (tests/test_fuzz.py), beyond issue 15's list --------------
+@pytest.mark.parametrize("index", [[0, 0], [], 0, [-1]], ids=repr)
+@pytest.mark.parametrize("axis", [0, -1, 1])
+def test_take_from_a_0d_example_with_numpys_legacy_axis(index, axis):
+    assert_like_loop(lambda v: np.take(v.sum(), index, axis=axis), [np.arange(6.0).reshape(3, 2)])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda a, b: np.dot(a, b), lambda a, b: np.inner(a, b), lambda a, b: np.tensordot(a, b, axes=([1], [0])),
+     lambda a, b: a @ b],
+    ids=["dot", "inner", "tensordot", "matmul"],
+)
+@pytest.mark.parametrize("shapes", [((2, 3), (1, 3)), ((2, 1), (3, 4)), ((2, 1, 3), (2, 1, 3)), ((2, 3), (3, 2))], ids=str)
+@pytest.mark.parametrize("batched", [(0, 0), (0, None), (None, 0)])
+def test_products_refuse_a_contracted_axis_of_length_one(f, shapes, batched):
+    """einsum broadcasts a length-1 contracted axis; np.dot and friends raise."""
+    a = np.ones((3,) + shapes[0] if batched[0] is not None else shapes[0])
+    b = np.ones((3,) + shapes[1] if batched[1] is not None else shapes[1])
+    assert_like_loop(f, [a, b], batched)
+
+
+def test_matmul_of_0d_examples_is_numpys_error():
+    assert_like_loop(lambda a, b: np.matmul(a, b), [np.ones(3), np.ones(3)], (0, 0))
+    assert_like_loop(lambda a, b: a @ b, [np.ones(3), np.ones(3)], (0, 0))  # scalars: TypeError
+    assert_like_loop(lambda a, b: np.matmul(a.sum(), b), [np.ones((3, 2)), np.ones((3, 2))], (0, 0))
+
+
+@pytest.mark.parametrize("target", [(4,), (1, 4), (3, 4)], ids=str)
+@pytest.mark.parametrize("other", [(1, 4), (4,), (2, 1, 4), (1,)], ids=str)
+def test_ufunc_out_must_take_the_broadcast_shape(target, other):
+    """out= is not a setitem target: leading 1s of the result are not dropped."""
+    def f(v, w):
+        y = np.zeros_like(v, shape=target)
+        np.add(y, w, out=y)
+        y += w
+        return y
+
+    assert_like_loop(f, [np.ones((3,) + target), np.ones((3,) + other)], (0, 0))
+
+
+def test_nested_copies_and_ravels_alias_as_in_the_loop():
+    x = np.arange(2 * 3 * 2 * 4.0).reshape(2, 3, 2, 4)
+    for order in "CFK":
+        def f(v, order=order):
+            y = v.copy(order="F")
+            np.ravel(y, order=order)[0] = -1
+            z = np.copy(v, order=order)
+            z.reshape(-1)[1] = -2
+            return y + z
+
+        want = np.stack([np.stack([f(x[i, j]) for j in range(3)]) for i in range(2)])
+        assert_matches(vmaprt.vmap(vmaprt.vmap(f))(x), want)

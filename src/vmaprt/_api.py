@@ -17,7 +17,7 @@ import optree
 
 from . import _core, _levels
 from . import tree as _tree
-from ._batched import BatchedArray, level_of
+from ._batched import BatchedArray, level_of, read_only
 
 __all__ = ["vmap"]
 
@@ -312,11 +312,9 @@ def _create_batched_inputs(leaves, dims, treespec, level):
 def _example_scalars(leaf):
     """A 1-d input's examples are NumPy scalars in the loop (``x[i]``): a read-only view
     (Note [scalars per example] in vmaprt/_batched.py)."""
-    if type(leaf) is not np.ndarray or leaf.ndim != 1:
+    if leaf.ndim != 1 or type(leaf) is not np.ndarray and type(leaf) is not BatchedArray:
         return leaf
-    view = leaf.view()
-    view.flags.writeable = False
-    return view
+    return read_only(leaf)
 
 
 # Outputs -------------------------------------------------------------------------------------

@@ -204,11 +204,14 @@ class BatchedArray(NDArrayOperatorsMixin):
         # Note [per-example layout] in vmaprt/_rules/_helpers.py
         from ._rules._helpers import copy_examples
 
-        return BatchedArray(copy_examples(x, self.bdim, order, dtype), 0, self.level)
+        out = copy_examples(x, self.bdim, order, dtype)
+        return BatchedArray(as_scalar(out) if is_scalar(self) else out, 0, self.level)
 
     def copy(self, order="C"):  # (ndarray.copy's default order, not np.copy's)
         out = np.copy(self, order=order)
-        return as_scalar(out) if is_scalar(self) else out  # (a scalar's copy is one)
+        if is_scalar(self) and type(out) is BatchedArray:  # (a scalar's copy is one)
+            as_scalar(out.value)
+        return out
 
     def __copy__(self):
         return np.copy(self)
@@ -231,7 +234,7 @@ class BatchedArray(NDArrayOperatorsMixin):
     # ndarray's ** by an exact Python 2 is np.square (bool ** 2 is int8, not int64),
     # by -1 np.reciprocal and by 0.5 np.sqrt for inexact arrays (NumPy's fast_scalar_power).
     def __pow__(self, other):
-        op = _fast_power(self.dtype, other)
+        op = None if is_scalar(self) else _fast_power(self.dtype, other)  # (not for scalars)
         return np.power(self, other) if op is None else op(self)
 
     def __ipow__(self, other):
@@ -239,6 +242,14 @@ class BatchedArray(NDArrayOperatorsMixin):
             return NotImplemented
         op = _fast_power(self.dtype, other)
         return np.power(self, other, out=(self,)) if op is None else op(self, out=(self,))
+
+    def __matmul__(self, other):
+        _refuse_scalar_matmul(self, other)
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        _refuse_scalar_matmul(other, self)
+        return np.matmul(other, self)
 
     def view(self, dtype=None, type=None):
         """Per-example ``ndarray.view(dtype)``: a view of the same memory; a new itemsize
@@ -289,17 +300,66 @@ def _fast_power(dtype, exponent):
 #     physical array is (B,) and read-only: in-place operators on it return a new
 #     value, and writes into it raise NumPy's TypeError.  0-d *arrays* (np.copy,
 #     np.zeros_like, np.array, views such as reshape(())) stay writable.
+def _storage(x):
+    """The ndarray under a physical value batched at any number of levels."""
+    while type(x) is BatchedArray:
+        x = x.value
+    return x
+
+
 def is_scalar(x):
     """Whether the BatchedArray ``x`` stands for a NumPy scalar per example."""
-    v = x.value
-    return type(v) is np.ndarray and v.ndim == 1 and not v.flags.writeable
+    v = _storage(x.value)
+    return x.value.ndim == 1 and type(v) is np.ndarray and not v.flags.writeable
 
 
 def as_scalar(out):
-    """Mark a fresh physical (B,) result as one NumPy scalar per example."""
-    if type(out) is np.ndarray and out.ndim == 1 and out.flags.owndata:
-        out.flags.writeable = False
+    """Mark a fresh physical result of one element per example (never a view of an
+    input) as one NumPy scalar per example."""
+    v = _storage(out)
+    if type(v) is np.ndarray and out.ndim == 1:
+        v.flags.writeable = False
     return out
+
+
+def read_only(x):
+    """A read-only view of a physical value (of an input whose examples are scalars)."""
+    if type(x) is BatchedArray:
+        return BatchedArray(read_only(x.value), x.bdim, x.level)
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
+# Functions whose 0-d result is a 0-d array, not a scalar, for a scalar argument too.
+_ARRAY_RESULTS = {
+    np.copy, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.array, np.asarray,
+    np.asanyarray, np.require, np.asarray_chkfinite, np.where, np.block, np.roll, np.isin,
+    np.real_if_close, np.i0, np.cov, np.polyint, np.fft.fftn, np.fft.ifftn, np.linalg.tensorsolve,
+}  # fmt: skip
+
+
+def _root(a):
+    a = _storage(a)
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _fresh(out, values):
+    """Whether ``out`` is new memory rather than a view of an operand (a view of a
+    scalar is read-only already, a view of an array is an array)."""
+    root = _root(out)
+    return type(root) is np.ndarray and not any(
+        type(v) in (np.ndarray, BatchedArray) and _root(v) is root for v in values
+    )
+
+
+def _refuse_scalar_matmul(a, b):
+    """NumPy scalars have no ``@``: the loop's TypeError, where both operands are."""
+    scalar = [isinstance(x, (np.generic, int, float, complex)) or type(x) is BatchedArray and is_scalar(x) for x in (a, b)]
+    if all(scalar):
+        raise TypeError(f"unsupported operand type(s) for @: 'numpy.{a.dtype.type.__name__ if hasattr(a, 'dtype') else type(a).__name__}' and 'numpy.{b.dtype.type.__name__ if hasattr(b, 'dtype') else type(b).__name__}'")
 
 
 def _inplace_method(ufunc, name):
@@ -565,9 +625,10 @@ def apply_rule(entry, args, kwargs, level):
         out, out_bdim = entry.rule(values, bdims, *rest, **params)
     except NoBatchRule as e:
         return fallback(entry.func, args, kwargs, level, why=str(e) or "this form of call")
+    if type(out_bdim) is int and type(out) in (np.ndarray, BatchedArray) and out.ndim == 1:
+        if entry.func not in _ARRAY_RESULTS and _fresh(out, values):
+            as_scalar(out)  # Note [scalars per example]
     if type(out_bdim) is int and type(out) is np.ndarray:
-        if entry.scalar:  # Note [scalars per example]
-            as_scalar(out)
         return BatchedArray(out, out_bdim, level)
     return wrap(out, out_bdim, level)
 
@@ -639,6 +700,12 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
             if method == "__call__":  # NumPy checks the cast into out= before it computes
                 _check_out_casting(ufunc, inputs, out, casting)
             raise
+        if method == "__call__":
+            try:
+                _check_out_shape(result, out)
+            except ValueError:  # (NumPy's casting check comes first)
+                _check_out_casting(ufunc, inputs, out, casting)
+                raise
         if where is not True:
             results = result if isinstance(result, tuple) else (result,)
             result = tuple(np.where(where, r, o) for r, o in zip(results, out))
@@ -667,7 +734,25 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         out, out_bdim = rule(ufunc, values, bdims, **params)
     except NoBatchRule as e:
         return fallback(getattr(ufunc, method), inputs, kwargs, level, name, str(e) or "this form of call")
-    return wrap(as_scalar(out) if out_bdim == 0 else out, out_bdim, level)
+    if out_bdim == 0 and type(out) in (np.ndarray, BatchedArray) and out.ndim == 1 and _fresh(out, values):
+        as_scalar(out)  # Note [scalars per example]
+    return wrap(out, out_bdim, level)
+
+
+def _check_out_shape(result, out):
+    """NumPy's error for an out= that the result does not broadcast to, per example (the
+    written value may not drop leading 1s, as a setitem value may)."""
+    for res, target in zip(result if isinstance(result, tuple) else (result,), out if isinstance(out, tuple) else (out,)):
+        if target is None:
+            continue
+        shape, want = tuple(np.shape(res)), tuple(np.shape(target))
+        if len(shape) > len(want) or any(a != 1 and a != b for a, b in zip(shape[::-1], want[::-1])):
+            if type(target) is BatchedArray and is_scalar(target):
+                raise TypeError("return arrays must be of ArrayType")
+            raise ValueError(
+                f"non-broadcastable output operand with shape {want} doesn't match the "
+                f"broadcast shape {np.broadcast_shapes(shape, want) if len(shape) <= len(want) else shape}"
+            )
 
 
 def _check_out_casting(ufunc, inputs, out, casting):
@@ -823,7 +908,10 @@ def _stack(results, level, name):
             stacked.append(leaf)
             continue
         try:
-            stacked.append(BatchedArray(np.stack(column), 0, level))
+            value = np.stack(column)
+            if all(isinstance(c, np.generic) for c in column):
+                as_scalar(value)  # Note [scalars per example]
+            stacked.append(BatchedArray(value, 0, level))
         except ValueError as e:
             raise RuntimeError(
                 f"vmap: {name} returned results of different shapes for different "

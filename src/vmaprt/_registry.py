@@ -51,16 +51,13 @@ class Mapped(NamedTuple):
 class Rule:
     """A registered rule, with how many leading positional arguments are operands."""
 
-    __slots__ = ("func", "rule", "nargs", "kw_operands", "scalar", "_positional")
+    __slots__ = ("func", "rule", "nargs", "kw_operands", "_positional")
 
-    def __init__(self, func, rule, nargs, kw_operands=(), scalar=False):
+    def __init__(self, func, rule, nargs, kw_operands=()):
         self.func = func
         self.rule = rule
         self.nargs = nargs
         self.kw_operands = frozenset(kw_operands)
-        # NumPy returns a 0-d result as a scalar (ufuncs, reductions): Note [scalars
-        # per example] in vmaprt/_batched.py
-        self.scalar = scalar
         self._positional = None
 
     def positional_names(self):
@@ -121,7 +118,7 @@ INPLACE = {}
 """func -> index of the argument it writes into; the fallback checks that target."""
 
 
-def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=(), scalar=None):
+def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=()):
     """Register ``rule`` as the batch rule of ``func``.
 
     Use it as a decorator, ``@register_batch_rule(np.foo)``, or call it with
@@ -145,10 +142,6 @@ def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=(), scalar=N
         Keyword arguments the rule batches itself (such as ``where`` of a
         reduction).  When one is batched it reaches the rule as
         ``Mapped(value, bdim)``.
-    scalar : bool, optional
-        Whether ``func`` returns a 0-d result as a NumPy scalar (ufuncs and
-        reductions do), which is immutable per example; the default is True
-        for ufuncs.
 
     Examples
     --------
@@ -181,9 +174,7 @@ def register_batch_rule(func, rule=None, *, nargs=None, kw_operands=(), scalar=N
                 f"vmap: register_batch_rule({_name(func)}) expects a callable rule "
                 f"rule(args, bdims, **params) -> (out, out_bdim), but got {rule!r}"
             )
-        import numpy as np
-
-        RULES[func] = Rule(func, rule, nargs, kw_operands, isinstance(func, np.ufunc) if scalar is None else scalar)
+        RULES[func] = Rule(func, rule, nargs, kw_operands)
         REFUSED.pop(func, None)
         return rule
 

@@ -265,7 +265,7 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
 
     takes_mean = func in (np.std, np.var, np.nanstd, np.nanvar)
     operands = (("where",) if masked else ()) + (("mean",) if takes_mean else ())
-    register_batch_rule(func, rule, nargs=1, kw_operands=operands, scalar=True)
+    register_batch_rule(func, rule, nargs=1, kw_operands=operands)
 
 
 def _kernel_reduce(kernel, x, bdim, axis, kwargs):
@@ -451,8 +451,8 @@ def _empty_along(out, bdim):
 #     in the order NumPy's copy of it would be.
 def example_order(x, order):
     """The per-example axis order (a permutation, outermost first) that ``order``
-    ('C', 'F', 'A', 'K') means for one example of the batch-first ndarray ``x``."""
-    nd = x.ndim - 1
+    ('C', 'F', 'A', 'K') means for one example of the batch-first ``x``."""
+    nd = ndim_of(x) - 1
     order = order.upper() if isinstance(order, str) else "C" if order is None else order
     c = tuple(range(nd))
     if order == "C" or nd < 2:
@@ -466,18 +466,24 @@ def example_order(x, order):
             return c
         if example_contiguous(x, c[::-1]):
             return c[::-1]
-        strides = x.strides[1:]
+        strides = _example_strides(x)
         return tuple(sorted(c, key=lambda i: -abs(strides[i])))
     raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
 
 
+def _example_strides(x):
+    """One example's strides of the batch-first ``x``, batched at any number of levels."""
+    v, n = materialize(x)  # (views of the one ndarray underneath: every batch axis first)
+    return v.strides[n + 1 :] if n else v.strides[1:]
+
+
 def example_contiguous(x, perm):
-    """Whether each example of the batch-first ndarray ``x``, its axes taken in the order
+    """Whether each example of the batch-first ``x``, its axes taken in the order
     ``perm``, is one contiguous block (size-1 axes do not count, as in NumPy's flags)."""
-    shape, strides = x.shape[1:], x.strides[1:]
+    shape, strides = tuple(shape_of(x))[1:], _example_strides(x)
     if 0 in shape:
         return True
-    step = x.itemsize
+    step = x.dtype.itemsize
     for i in reversed(perm):
         if shape[i] == 1:
             continue

@@ -251,8 +251,10 @@ for _f in [np.real, np.imag, np.iscomplex, np.isreal, np.round, np.around, np.fi
 def _copy(args, bdims, order="K", subok=False):
     """np.copy: each example laid out as NumPy's copy of it (Note [per-example layout])."""
     (x,), (bdim,) = args, bdims
-    if type(x) is not np.ndarray:  # batched at an outer level too: that level lays it out
-        return np.copy(x, order=order, subok=subok), bdim
+    if type(x) is not np.ndarray:  # batched at an outer level too: the inner batch outermost
+        if order in ("F", "f"):
+            return np.copy(np.moveaxis(x, bdim, -1), order="F", subok=subok), ndim_of(x) - 1
+        return np.copy(move_to_front(x, bdim), order="C", subok=subok), 0
     return copy_examples(x, bdim, order), 0
 
 

@@ -159,11 +159,22 @@ def _getitem(x, xbdim, key, size):
     entries = _entries(key, ndim_of(x) - 1)
     pkey, _, layout = _plan(entries, tuple(shape_of(x)[1:]), size)
     out = _batched.getitem(x, pkey)
-    if type(out) is np.ndarray and all(k == "int" for k, _, _ in entries) and all(v is not Ellipsis for v, _ in key):
-        return _batched.as_scalar(out.copy()), 0  # NumPy's y[i] of one element is a scalar copy
+    if _is_element(entries, key):
+        return _batched.as_scalar(np.copy(out)), 0  # NumPy's y[i] of one element is a scalar copy
     if layout is None or type(layout) is int:
         return out, layout or 0
     return np.transpose(out, np.argsort(layout)), 0
+
+
+def _example_shape(v, vbdim):
+    s = tuple(shape_of(v))
+    return s if vbdim is None else s[:vbdim] + s[vbdim + 1 :]
+
+
+def _is_element(entries, key):
+    """Whether the key picks one element with integers only (no Ellipsis): NumPy reads
+    it as a scalar, and writes it from a scalar or a 0-d array only."""
+    return all(k == "int" for k, _, _ in entries) and all(v is not Ellipsis for v, _ in key)
 
 
 def _setitem(x, xbdim, key, v, vbdim, size):
@@ -172,7 +183,14 @@ def _setitem(x, xbdim, key, v, vbdim, size):
         v = _as_target_scalar(v, x.dtype)
     if _masked_fill(x, key, v, vbdim):
         return
-    pkey, rshape, layout = _plan(_entries(key, ndim_of(x) - 1), tuple(shape_of(x)[1:]), size)
+    entries = _entries(key, ndim_of(x) - 1)
+    if _is_element(entries, key) and ndim_of(v) > (vbdim is not None):
+        # One element from an array: NumPy's own error (or its bool/object acceptance),
+        # raised on one element of the target's dtype and a value of one example's shape.
+        one = v if vbdim is None and type(v) in (list, tuple, np.ndarray) else np.zeros(
+            _example_shape(v, vbdim), getattr(v, "dtype", None))
+        np.zeros(1, x.dtype)[0] = one
+    pkey, rshape, layout = _plan(entries, tuple(shape_of(x)[1:]), size)
     v = aligned_value(v, vbdim, rshape)
     if type(layout) is int:
         v = np.moveaxis(v, 0, layout)
@@ -251,14 +269,14 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
     so this runs when ``a`` is batched at some level; a plain ndarray ``a`` with
     batched indices never reaches it (write ``np.asarray(a, like=i)`` for that).
     The indexing dispatches on the indices too, at whatever level they are."""
-    if axis is None:
-        a, axis = np.ravel(a), 0
+    if axis is None or np.ndim(a) == 0:  # (NumPy reads a 0-d a as one of shape (1,))
+        a, axis = np.ravel(a), 0 if axis is None else axis
+    axis = normalize_axis(axis, np.ndim(a))
     n = np.shape(a)[axis]
     if mode == "wrap":
         indices = np.mod(indices, n)
     elif mode == "clip":
         indices = np.clip(indices, 0, n - 1)
-    axis = axis % np.ndim(a) if np.ndim(a) else axis
     result = _batched.getitem(a, (slice(None),) * axis + (indices,))
     if out is not None:
         out[...] = result

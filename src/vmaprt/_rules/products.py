@@ -67,6 +67,22 @@ def _dot_subscripts(na, nb):
     return f"{la},{''.join(lb)}->{la[:-1]}{''.join(free_b)}"
 
 
+def _example_shape(x, bdim):
+    s = tuple(shape_of(x))
+    return s if bdim is None else s[:bdim] + s[bdim + 1 :]
+
+
+def _check_aligned(a, ab, b, bb, ia, ib):
+    """NumPy's error when the contracted axes ``ia`` of ``a`` and ``ib`` of ``b`` (per
+    example) differ in length: einsum, which the batched products end in, would
+    broadcast a length 1 instead."""
+    sa, sb = _example_shape(a, ab), _example_shape(b, bb)
+    if sa[ia] != sb[ib]:
+        raise ValueError(
+            f"shapes {sa} and {sb} not aligned: {sa[ia]} (dim {ia % len(sa)}) != {sb[ib]} (dim {ib % len(sb)})"
+        )
+
+
 def _scalar_or_vector_product(a, ab, b, bb, na, nb):
     """What np.dot and np.inner share: a 0-d operand multiplies, and two batched
     vectors make a batched dot.  None for the other cases."""
@@ -81,6 +97,8 @@ def _scalar_or_vector_product(a, ab, b, bb, na, nb):
 def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if na and nb:
+        _check_aligned(a, ab, b, bb, -1, -2 if nb >= 2 else -1)
     simple = _scalar_or_vector_product(a, ab, b, bb, na, nb)
     if simple is not None:
         return simple
@@ -128,6 +146,11 @@ def _matmul(args, bdims, **kwargs):
     first, so that the batch axis is never read as a matrix axis."""
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if min(na, nb) == 0:  # (the batch axis must not count as a vector axis)
+        raise ValueError(
+            f"matmul: Input operand {0 if na == 0 else 1} does not have enough dimensions (has 0, "
+            f"gufunc core with signature (n?,k),(k,m?)->(n?,m?) requires 1)"
+        )
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         if min(na, nb) < 2:
             raise NoBatchRule("axes= of np.matmul with a vector operand")
@@ -202,6 +225,8 @@ register_batch_rule(np.vdot, _vdot, nargs=2)
 def _inner(args, bdims):
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if na and nb:
+        _check_aligned(a, ab, b, bb, -1, -1)
     simple = _scalar_or_vector_product(a, ab, b, bb, na, nb)
     if simple is not None:
         return simple
@@ -266,7 +291,8 @@ def _tensordot(args, bdims, axes=2):
         a_axes, b_axes = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
     a_axes = [normalize_axis(x, na) for x in a_axes]
     b_axes = [normalize_axis(x, nb) for x in b_axes]
-    if len(a_axes) != len(b_axes):
+    sa, sb = _example_shape(a, ab), _example_shape(b, bb)
+    if len(a_axes) != len(b_axes) or any(sa[x] != sb[y] for x, y in zip(a_axes, b_axes)):
         raise ValueError("shape-mismatch for sum")
     if ab is None or bb is None:  # one batched operand: a single BLAS tensordot
         if ab is not None:
