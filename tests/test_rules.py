@@ -881,3 +881,33 @@ def test_nested_copies_and_ravels_alias_as_in_the_loop():
 
         want = np.stack([np.stack([f(x[i, j]) for j in range(3)]) for i in range(2)])
         assert_matches(vmaprt.vmap(vmaprt.vmap(f))(x), want)
+
+
+# Note [non-finite complex products] (issue 15, class P) ----------------------------------------
+@pytest.mark.parametrize(
+    "name, f",
+    [("matmul", lambda x, y: x @ y), ("dot", np.dot), ("einsum", lambda x, y: np.einsum("ij,jk->ik", x, y)),
+     ("tensordot", lambda x, y: np.tensordot(x, y, 1)), ("inner", lambda x, y: np.inner(x, y.T)),
+     ("vdot", lambda x, y: np.vdot(x[0], y[:, 0])), ("matvec", lambda x, y: x @ y[:, 0])],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+@pytest.mark.parametrize("shape", [(1, 2, 1), (2, 2, 2), (3, 4, 2), (4, 3, 4)], ids=str)
+@pytest.mark.parametrize("dims", [(0, 0), (0, None), (None, 0)])
+def test_complex_products_with_infinities_match_the_loop(name, f, shape, dims):
+    rng = np.random.default_rng(3)
+    n, k, m = shape
+    a = rng.standard_normal((3, n, k)) + 1j * rng.standard_normal((3, n, k))
+    b = rng.standard_normal((3, k, m)) + 1j * rng.standard_normal((3, k, m))
+    a[:, 0, 0] = -np.inf + 0j
+    b[1, -1, 0] = np.inf + 0j
+    args = [a if dims[0] is not None else a[0], b if dims[1] is not None else b[1]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = vmaprt.vmap(f, in_dims=dims)(*args)
+        want = np.stack([f(*[x if d is None else x[i] for x, d in zip(args, dims)]) for i in range(3)])
+    for part in (np.real, np.imag):  # the same inf and nan, in the same places
+        g, w = part(got), part(want)
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_array_equal(np.where(np.isnan(g), 0, np.isinf(g) * np.sign(g)), np.where(np.isnan(w), 0, np.isinf(w) * np.sign(w)))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-10, atol=1e-12)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _core
 from .._registry import NoBatchRule, register_batch_rule
 from .elementwise import ufunc_call
-from ._helpers import as_rows, bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
+from ._helpers import anywhere, as_rows, bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
 
 _LETTERS = string.ascii_letters
 
@@ -57,6 +57,30 @@ def _rowwise_dot(terms, output, z, values):
     if fa is None or fb is None or not _core.dot_wins(fa, 0, fb, 0):
         return None
     return _core.batched_dot(fa, 0, fb, 0).reshape(a.shape[:-1])
+
+
+def _per_example_if_not_finite(rule):
+    """``rule``, except that complex operands holding inf or nan run per example.
+
+    Note [non-finite complex products]
+        A complex product with an infinite entry is nan or inf depending on how its
+        sums are grouped (-inf+0j times 1+1j is -inf+nanj, and so on), and NumPy's
+        own loop, BLAS and the compiled kernels group them differently: a batched
+        call gave -inf+infj where the loop gives nan+nanj.  Only the loop's own
+        per-example calls reproduce the loop there, so such calls run per example.
+    """
+
+    def checked(args, bdims, *rest, **kwargs):
+        for a in args:
+            if getattr(a, "dtype", None) is not None and a.dtype.kind == "c" and not _all_finite(a):
+                raise NoBatchRule("complex operands with an inf or a nan (Note [non-finite complex products])")
+        return rule(args, bdims, *rest, **kwargs)
+
+    return checked
+
+
+def _all_finite(a):
+    return not anywhere(~np.isfinite(a))
 
 
 def _dot_subscripts(na, nb):
@@ -136,7 +160,7 @@ def _batched_vector_dot(a, ab, b, bb):
     return np.einsum("zk,zk->z", a, b)  # one level out, einsum finds the kernel again
 
 
-register_batch_rule(np.dot, _dot, nargs=2)
+register_batch_rule(np.dot, _per_example_if_not_finite(_dot), nargs=2)
 
 
 def _matmul(args, bdims, **kwargs):
@@ -180,7 +204,7 @@ def _matmul(args, bdims, **kwargs):
     return out, bdim
 
 
-register_batch_rule(np.matmul, _matmul, nargs=2)
+register_batch_rule(np.matmul, _per_example_if_not_finite(_matmul), nargs=2)
 
 
 def _left_product(a, b, bb):
@@ -219,7 +243,7 @@ def _vdot(args, bdims):
     return _batched_vector_dot(fa, 0, fb, 0), 0
 
 
-register_batch_rule(np.vdot, _vdot, nargs=2)
+register_batch_rule(np.vdot, _per_example_if_not_finite(_vdot), nargs=2)
 
 
 def _inner(args, bdims):
@@ -236,7 +260,7 @@ def _inner(args, bdims):
     return _batched_einsum(f"{la},{lb}->{la[:-1]}{lb[:-1]}", [a, b], [ab, bb])
 
 
-register_batch_rule(np.inner, _inner, nargs=2)
+register_batch_rule(np.inner, _per_example_if_not_finite(_inner), nargs=2)
 
 
 def _outer(args, bdims):
@@ -279,7 +303,7 @@ def _einsum(args, bdims, **kwargs):
     return _batched_einsum(subscripts, operands, op_bdims, **kwargs)
 
 
-register_batch_rule(np.einsum, _einsum)
+register_batch_rule(np.einsum, _per_example_if_not_finite(_einsum))
 
 
 def _tensordot(args, bdims, axes=2):
@@ -308,4 +332,4 @@ def _tensordot(args, bdims, axes=2):
     return _batched_einsum(f"{''.join(la)},{''.join(lb)}->{''.join(free)}", [a, b], [ab, bb])
 
 
-register_batch_rule(np.tensordot, _tensordot, nargs=2)
+register_batch_rule(np.tensordot, _per_example_if_not_finite(_tensordot), nargs=2)
