@@ -296,3 +296,20 @@ def test_element_assignment_takes_a_scalar_only(dtype, value):
         return y
 
     assert_like_loop(f, [np.ones((3, 2, 2))])
+
+
+@pytest.mark.parametrize("mask", [[True, False, True], [True], [True, False, True, False], [[True], [False], [True]]], ids=str)
+@pytest.mark.parametrize("value", [0, 1 + 0.5j, np.arange(1.0)], ids=repr)
+def test_unbatched_mask_and_index_are_checked_before_the_value(mask, value):
+    """NumPy's index errors (a mask of the wrong length, too many indices) come first,
+    before the value's conversion; found by the program-family fuzzer."""
+    m = np.array(mask)
+
+    def f(v):
+        y = v.copy()
+        y[m] = value
+        y[0, 1:] = value
+        return y
+
+    assert_like_loop(f, [np.ones((2, 3, 1))])
+    assert_like_loop(f, [np.ones((2, 3))])

@@ -195,7 +195,9 @@ class BatchedArray(NDArrayOperatorsMixin):
         if type(x) is not np.ndarray or not copy:  # (NumPy decides whether it copies)
             value = x.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
             if value is x or type(x) is not np.ndarray:
-                return self if value is x else BatchedArray(value, self.bdim, self.level)
+                if value is x:
+                    return self
+                return BatchedArray(as_scalar(value) if is_scalar(self) else value, self.bdim, self.level)
         elif not np.can_cast(x.dtype, dtype, casting):
             raise TypeError(
                 f"Cannot cast array data from {x.dtype!r} to {np.dtype(dtype)!r} according "

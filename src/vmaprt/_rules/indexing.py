@@ -35,12 +35,14 @@ def _refuse_mask():
     )
 
 
-def _entries(key, ndim):
-    """Normalize a per-example key: a list of ``(kind, value, bdim)``.
+def _entries(key, shape):
+    """Normalize a per-example key for an example of ``shape``: a list of
+    ``(kind, value, bdim)``.
 
     kind is 'slice', 'none', 'int' or 'array'; Ellipsis is expanded and an
     unbatched boolean mask becomes its integer index arrays.
     """
+    ndim = len(shape)
     out, consumed, ellipsis = [], 0, None
     for value, bdim in key:
         if value is None:
@@ -64,6 +66,13 @@ def _entries(key, ndim):
             if value.dtype == np.bool_:
                 if bdim is not None:
                     raise _refuse_mask()
+                if ellipsis is None:  # (NumPy's check, per example)
+                    for axis, (m, n) in enumerate(zip(shape_of(value), shape[consumed:]), consumed):
+                        if m != n:
+                            raise IndexError(
+                                f"boolean index did not match indexed array along axis {axis}; size "
+                                f"of axis is {n} but size of corresponding boolean axis is {m}"
+                            )
                 parts = value.nonzero()  # an outer-level mask refuses here, rightly
                 out.extend(("array", p, None) for p in parts)
                 consumed += len(parts)
@@ -156,7 +165,7 @@ def _result_shape(entries, shape, bshape=None, adjacent=True):
 
 def _getitem(x, xbdim, key, size):
     x = bdim_at_front(x, xbdim, size)
-    entries = _entries(key, ndim_of(x) - 1)
+    entries = _entries(key, tuple(shape_of(x)[1:]))
     pkey, _, layout = _plan(entries, tuple(shape_of(x)[1:]), size)
     out = _batched.getitem(x, pkey)
     if _is_element(entries, key):
@@ -179,11 +188,11 @@ def _is_element(entries, key):
 
 def _setitem(x, xbdim, key, v, vbdim, size):
     x = move_to_front(x, xbdim)
-    if vbdim is None:
-        v = _as_target_scalar(v, x.dtype)
     if _masked_fill(x, key, v, vbdim):
         return
-    entries = _entries(key, ndim_of(x) - 1)
+    entries = _entries(key, tuple(shape_of(x)[1:]))  # (NumPy checks the index first)
+    if vbdim is None:
+        v = _as_target_scalar(v, x.dtype)
     if _is_element(entries, key) and ndim_of(v) > (vbdim is not None):
         # One element from an array: NumPy's own error (or its bool/object acceptance),
         # raised on one element of the target's dtype and a value of one example's shape.
@@ -253,7 +262,9 @@ def _masked_fill(x, key, v, vbdim):
     vnd = ndim_of(v) - (vbdim is not None)
     if mnd > nd or tuple(shape_of(mask)[1:]) != tuple(shape_of(x)[1 : 1 + mnd]) or vnd > nd - mnd:
         return False  # (the loop raises NumPy's error, or v holds one value per selected element)
-    if vbdim is not None:  # one value per example: after the batch axis, past the mask's axes
+    if vbdim is None:
+        v = _as_target_scalar(v, x.dtype)
+    else:  # one value per example: after the batch axis, past the mask's axes
         v = move_to_front(v, vbdim)
         v = np.reshape(v, shape_of(v)[:1] + (1,) * (nd - vnd) + tuple(shape_of(v)[1:]))
     np.copyto(x, v, casting="unsafe", where=np.reshape(mask, shape_of(mask) + (1,) * (nd - mnd)))
