@@ -7,6 +7,11 @@ zero-stride, size 0 and 1), and runs it under vmap, nested vmap and
 chunk_size.  Every run must equal the per-example loop, and no operation in
 the table may fall back to the loop.  A failure shrinks to a small program,
 printed by hypothesis.  ``pytest --fuzz-long`` runs thousands of programs.
+
+A second generator, of program families (below), is seeded rather than
+shrunk: several inputs of mixed dtypes and in_dims, 0-d examples, writes into
+local copies, keyword arguments and programs that raise, against the loop over
+the views ``x[i]``.
 """
 
 import operator

@@ -313,3 +313,12 @@ def test_unbatched_mask_and_index_are_checked_before_the_value(mask, value):
 
     assert_like_loop(f, [np.ones((2, 3, 1))])
     assert_like_loop(f, [np.ones((2, 3))])
+
+
+def test_element_assignment_checks_bounds_before_the_value():
+    def f(v):
+        y = v[:0]
+        y[0] = v  # NumPy: the index is out of bounds, before the value is looked at
+        return y
+
+    assert_like_loop(f, [np.ones((2, 3))])

@@ -195,7 +195,11 @@ def _setitem(x, xbdim, key, v, vbdim, size):
         v = _as_target_scalar(v, x.dtype)
     if _is_element(entries, key) and ndim_of(v) > (vbdim is not None):
         # One element from an array: NumPy's own error (or its bool/object acceptance),
-        # raised on one element of the target's dtype and a value of one example's shape.
+        # raised on one element of the target's dtype and a value of one example's shape,
+        # after NumPy's bounds check.
+        for axis, ((_, i, _), n) in enumerate(zip(entries, shape_of(x)[1:])):
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
         one = v if vbdim is None and type(v) in (list, tuple, np.ndarray) else np.zeros(
             _example_shape(v, vbdim), getattr(v, "dtype", None))
         np.zeros(1, x.dtype)[0] = one
