@@ -192,22 +192,24 @@ class BatchedArray(NDArrayOperatorsMixin):
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         _check_alive(self.level)
         x = self.value
-        if type(x) is not np.ndarray or not copy:  # (NumPy decides whether it copies)
-            value = x.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
-            if value is x or type(x) is not np.ndarray:
-                if value is x:
-                    return self
-                return BatchedArray(as_scalar(value) if is_scalar(self) else value, self.bdim, self.level)
-        elif not np.can_cast(x.dtype, dtype, casting):
-            raise TypeError(
-                f"Cannot cast array data from {x.dtype!r} to {np.dtype(dtype)!r} according "
-                f"to the rule {casting!r}"
-            )
-        # Note [per-example layout] in vmaprt/_rules/_helpers.py
-        from ._rules._helpers import copy_examples
+        if type(x) is np.ndarray and copy:
+            if not np.can_cast(x.dtype, dtype, casting):
+                raise TypeError(
+                    f"Cannot cast array data from {x.dtype!r} to {np.dtype(dtype)!r} "
+                    f"according to the rule {casting!r}"
+                )
+            # Note [per-example layout] in vmaprt/_rules/_helpers.py
+            from ._rules._helpers import copy_examples
 
-        out = copy_examples(x, self.bdim, order, dtype)
-        return BatchedArray(as_scalar(out) if is_scalar(self) else out, 0, self.level)
+            out = BatchedArray(copy_examples(x, self.bdim, order, dtype), 0, self.level)
+        else:  # (batched at several levels, or copy=False: NumPy decides whether it copies)
+            value = x.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+            if value is x:
+                return self
+            out = BatchedArray(value, self.bdim, self.level)
+        if is_scalar(self):  # (a scalar's astype is one)
+            as_scalar(out.value)
+        return out
 
     def copy(self, order="C"):  # (ndarray.copy's default order, not np.copy's)
         out = np.copy(self, order=order)
@@ -359,9 +361,12 @@ def _fresh(out, values):
 
 def _refuse_scalar_matmul(a, b):
     """NumPy scalars have no ``@``: the loop's TypeError, where both operands are."""
-    scalar = [isinstance(x, (np.generic, int, float, complex)) or type(x) is BatchedArray and is_scalar(x) for x in (a, b)]
-    if all(scalar):
-        raise TypeError(f"unsupported operand type(s) for @: 'numpy.{a.dtype.type.__name__ if hasattr(a, 'dtype') else type(a).__name__}' and 'numpy.{b.dtype.type.__name__ if hasattr(b, 'dtype') else type(b).__name__}'")
+    if all(type(x) is BatchedArray and is_scalar(x) or isinstance(x, (np.generic, int, float, complex)) for x in (a, b)):
+        raise TypeError(f"unsupported operand type(s) for @: {_scalar_name(a)!r} and {_scalar_name(b)!r}")
+
+
+def _scalar_name(x):
+    return f"numpy.{x.dtype.type.__name__}" if hasattr(x, "dtype") else type(x).__name__
 
 
 def _inplace_method(ufunc, name):
