@@ -353,6 +353,8 @@ def _root(a):
 def _fresh(out, values):
     """Whether ``out`` is new memory rather than a view of an operand (a view of a
     scalar is read-only already, a view of an array is an array)."""
+    if type(out) is np.ndarray and out.base is None:  # (the common case: it owns its data)
+        return True
     root = _root(out)
     return type(root) is np.ndarray and not any(
         type(v) in (np.ndarray, BatchedArray) and _root(v) is root for v in values
@@ -741,8 +743,8 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         out, out_bdim = rule(ufunc, values, bdims, **params)
     except NoBatchRule as e:
         return fallback(getattr(ufunc, method), inputs, kwargs, level, name, str(e) or "this form of call")
-    if out_bdim == 0 and type(out) in (np.ndarray, BatchedArray) and out.ndim == 1 and _fresh(out, values):
-        as_scalar(out)  # Note [scalars per example]
+    if out_bdim == 0 and type(out) in (np.ndarray, BatchedArray) and out.ndim == 1:
+        as_scalar(out)  # Note [scalars per example] (a ufunc's result is new memory)
     return wrap(out, out_bdim, level)
 
 

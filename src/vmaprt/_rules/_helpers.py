@@ -499,6 +499,8 @@ def copy_examples(x, bdim, order="K", dtype=None):
     batch-first."""
     x = move_to_front(x, bdim)
     perm = example_order(x, order)
+    if perm == tuple(range(x.ndim - 1)):
+        return np.array(x, dtype=dtype, order="C", copy=True)
     inverse = np.argsort((0,) + tuple(p + 1 for p in perm))
     y = np.array(x.transpose((0,) + tuple(p + 1 for p in perm)), dtype=dtype, order="C", copy=True)
     return y.transpose(inverse)

@@ -100,14 +100,16 @@ def _plan(entries, shape, size):
     the result lands.
 
     Returns ``(pkey, rshape, layout)``: ``rshape`` is the shape of one example's
-    ``x[key]`` (``shape`` is one example's shape), and ``layout`` is None when
+    ``x[key]`` (``shape`` is one example's shape; None skips it, and ``rshape`` is
+    None), and ``layout`` is None when
     the physical result is ``[B, *result]``, an int ``n`` when it is
     ``[*adv, B, *rest]`` (batch at axis n), or a permutation taking
     ``[B, *result]`` to the physical order.
     """
     has_array = any(kind == "array" for kind, _, _ in entries)
     if not has_array:
-        return (slice(None),) + tuple(v for _, v, _ in entries), _result_shape(entries, shape), None
+        rshape = None if shape is None else _result_shape(entries, shape)
+        return (slice(None),) + tuple(v for _, v, _ in entries), rshape, None
     adv = [i for i, (kind, _, _) in enumerate(entries) if kind in ("int", "array")]
     adjacent = adv == list(range(adv[0], adv[0] + len(adv)))
     shapes = []
@@ -125,8 +127,8 @@ def _plan(entries, shape, size):
             "shapes " + " ".join(str(s) for s in shapes)
         ) from None
     nb = len(bshape)
-    rshape = _result_shape(entries, shape, bshape, adjacent)
-    nres = len(rshape)
+    rshape = None if shape is None else _result_shape(entries, shape, bshape, adjacent)
+    nres = sum(kind in ("slice", "none") for kind, _, _ in entries) + nb
     if not any(b is not None for _, _, b in entries):
         pkey = (slice(None),) + tuple(v for _, v, _ in entries)
         return pkey, rshape, None if adjacent else nb
@@ -166,7 +168,7 @@ def _result_shape(entries, shape, bshape=None, adjacent=True):
 def _getitem(x, xbdim, key, size):
     x = bdim_at_front(x, xbdim, size)
     entries = _entries(key, tuple(shape_of(x)[1:]))
-    pkey, _, layout = _plan(entries, tuple(shape_of(x)[1:]), size)
+    pkey, _, layout = _plan(entries, None, size)
     out = _batched.getitem(x, pkey)
     if _is_element(entries, key):
         return _batched.as_scalar(np.copy(out)), 0  # NumPy's y[i] of one element is a scalar copy
@@ -203,6 +205,9 @@ def _setitem(x, xbdim, key, v, vbdim, size):
         one = v if vbdim is None and type(v) in (list, tuple, np.ndarray) else np.zeros(
             _example_shape(v, vbdim), getattr(v, "dtype", None))
         np.zeros(1, x.dtype)[0] = one
+    if vbdim is None and ndim_of(v) == 0:  # one number: it broadcasts into any result
+        _batched.setitem(x, _plan(entries, None, size)[0], v)
+        return
     pkey, rshape, layout = _plan(entries, tuple(shape_of(x)[1:]), size)
     v = aligned_value(v, vbdim, rshape)
     if type(layout) is int:
