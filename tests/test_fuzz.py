@@ -315,7 +315,9 @@ def _family_ops(rng, values):
         (f"diff(v{i}, prepend=v{j})", lambda x, y: np.diff(x, prepend=y), [i, j]),
         (f"take(v{i}, [], axis=0)", lambda x: np.take(x, [], axis=0), [i]),
         (f"v{i}[{key!r}]", lambda x: x[key], [i]),
-        (f"v{i}.view(int64)", lambda x: x.copy().view(np.int64) if x.dtype.itemsize == 8 else x, [i]),
+        # (+ 0 first: the sign of a zero from a product is NumPy's choice of BLAS or not,
+        # which the loop itself makes differently for different lengths)
+        (f"(v{i} + 0).view(int64)", lambda x: (x + 0).view(np.int64) if (x + 0).dtype.itemsize in (8, 16) else x, [i]),
         (f"y = v{i}.copy(); y[{key!r}] = c{np.shape(c)}", write(lambda y: operator.setitem(y, key, c)), [i]),
         (f"y = v{i}.copy(); y[{key!r}] = v{j}", write(lambda y, w: operator.setitem(y, key, w)), [i, j]),
         (f"y = v{i}.copy(); y[{key!r}] = {number!r}", write(lambda y: operator.setitem(y, key, number)), [i]),
@@ -334,6 +336,15 @@ def _family_ops(rng, values):
         (f"y = v{i}.copy(); put_along_axis(y, argsort(y), c{np.shape(c)}, -1)",
          write(lambda y: np.put_along_axis(y, np.argsort(np.real(y), axis=-1), c, -1)), [i]),
         (f"v{i}[int(3*|v{j}|) % 5]", lambda x, y: x[(np.abs(y) * 3).astype(np.int64) % 5], [i, j]),
+        (f"y = v{i}.copy(); y[int(3*|v{j}|) % 4] = v{j}",
+         write(lambda y, w: operator.setitem(y, (np.abs(w) * 3).astype(np.int64) % 4, w)), [i, j]),
+        (f"y = v{i}.copy(); y[..., int(2*|v{j}|) % 3] = {number!r}",
+         write(lambda y, w: operator.setitem(y, (Ellipsis, (np.abs(w) * 2).astype(np.int64) % 3), number)), [i, j]),
+        (f"y = v{i}.copy(); add(y, v{j}, out=y, where=v{j} > 0)",
+         write(lambda y, w: np.add(y, w, out=y, where=np.real(w) > 0)), [i, j]),
+        (f"y = v{i}.copy(); add.at(y, [0, 0], v{j})", write(lambda y, w: np.add.at(y, [0, 0], w)), [i, j]),
+        (f"y = v{i}.copy(); y.fill({number!r})", write(lambda y: y.fill(number)), [i]),
+        (f"y = v{i}.copy(); copyto(y, v{j}, where=mask)", write(lambda y, w: np.copyto(y, w, where=mask)), [i, j]),
     ]
     return ops
 

@@ -272,7 +272,8 @@ class BatchedArray(NDArrayOperatorsMixin):
         return BatchedArray(x.view() if dtype is None else x.view(dtype), 0, self.level)
 
     def fill(self, value):
-        self[...] = value
+        if not is_scalar(self):  # (a NumPy scalar's fill does nothing: it is immutable)
+            self[...] = value
 
     def sort(self, axis=-1, kind=None, order=None):
         self[...] = np.sort(self, axis=axis, kind=kind, order=order)
@@ -570,6 +571,11 @@ def _write_out(out, result, casting, name):
 
 # Functions ------------------------------------------------------------------------
 def _dispatch_function(func, args, kwargs):
+    if func in _SCALAR_TARGETS and args and type(args[0]) is BatchedArray and is_scalar(args[0]):
+        message = _SCALAR_TARGETS[func]
+        if message is None:
+            return None
+        raise TypeError(message.format(f"numpy.{args[0].dtype.type.__name__}"))
     level = level_of(kwargs.values(), level_of(args)) if kwargs else level_of(args)
     entry = RULES.get(func)
     if entry is None:
@@ -583,6 +589,16 @@ def _dispatch_function(func, args, kwargs):
         casting = "unsafe" if func in _UNSAFE_OUT else "same_kind"
         return _write_out(out, func(*args, **kwargs), casting, _name(func))
     return apply_rule(entry, args, kwargs, level)
+
+
+# What NumPy's in-place functions do with a scalar target (Note [scalars per example]):
+# an error, or nothing (np.put).
+_SCALAR_TARGETS = {
+    np.copyto: "copyto() argument 1 must be a numpy.ndarray, not {}",
+    np.putmask: "putmask: first argument must be an array",
+    np.place: "place() argument 1 must be numpy.ndarray, not {}",
+    np.put: None,
+}
 
 
 # NumPy functions whose out= takes any dtype, as their reductions cast into it
@@ -725,6 +741,8 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         entry = RULES.get(ufunc)
         if entry is not None:
             return apply_rule(entry, inputs, kwargs, level)
+    if method == "at" and type(inputs[0]) is BatchedArray and is_scalar(inputs[0]):
+        raise TypeError("first operand must be array")
     rule = _UFUNC_METHOD_RULES[method]
     name = f"np.{ufunc.__name__}.{method}"
     batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]

@@ -40,6 +40,7 @@ __all__ = [
     "example_order",
     "example_contiguous",
     "copy_examples",
+    "laid_out_per_example",
 ]
 
 not_mapped = None
@@ -448,7 +449,10 @@ def _empty_along(out, bdim):
 #     layout is the physical array's strides without the batch axis, so it matches
 #     the loop's ``x[i]`` for inputs; copies made under vmap (``.copy()``,
 #     ``astype``) put the batch axis outermost, so that each example is contiguous
-#     in the order NumPy's copy of it would be.
+#     in the order NumPy's copy of it would be, and so do the results of
+#     elementwise ufuncs whose batch axis would otherwise lie between an
+#     example's axes in memory (mapping over a middle or the last axis): NumPy's
+#     result for one example is contiguous.  That one costs a copy.
 def example_order(x, order):
     """The per-example axis order (a permutation, outermost first) that ``order``
     ('C', 'F', 'A', 'K') means for one example of the batch-first ``x``."""
@@ -504,3 +508,15 @@ def copy_examples(x, bdim, order="K", dtype=None):
     inverse = np.argsort((0,) + tuple(p + 1 for p in perm))
     y = np.array(x.transpose((0,) + tuple(p + 1 for p in perm)), dtype=dtype, order="C", copy=True)
     return y.transpose(inverse)
+
+
+def laid_out_per_example(out, bdim):
+    """A new result ``out`` with each example contiguous, in the memory order of its
+    axes, as NumPy's result for one example is: ``(out, bdim)`` unchanged when it is,
+    a copy with the batch axis outermost otherwise (Note [per-example layout])."""
+    if bdim == 0 and out.flags.c_contiguous:
+        return out, bdim
+    x = move_to_front(out, bdim)
+    if example_contiguous(x, example_order(x, "K")):
+        return out, bdim
+    return copy_examples(out, bdim, "K"), 0

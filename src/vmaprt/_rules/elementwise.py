@@ -16,6 +16,7 @@ from ._helpers import (
     broadcast_batched,
     copy_examples,
     defelementwise,
+    laid_out_per_example,
     defpreserving,
     flat_examples,
     move_to_front,
@@ -68,6 +69,13 @@ def _axes_from_end(ufunc, args, bdims, axes=None, axis=None, keepdims=False):
 @register_ufunc_method("__call__")
 def ufunc_call(ufunc, args, bdims, **kwargs):
     """The rule of every ufunc's ``__call__`` (and of np.matmul given ``axes=``)."""
+    out, bdim = _ufunc_call(ufunc, args, bdims, **kwargs)
+    if ufunc.signature is None and type(out) is np.ndarray and out.ndim > 1:
+        return laid_out_per_example(out, bdim)
+    return out, bdim
+
+
+def _ufunc_call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         if ufunc.signature is None:
             raise NoBatchRule("axes=/axis= of a ufunc without core dimensions")
