@@ -508,8 +508,8 @@ def test_scalar_examples_are_immutable_as_in_the_loop(program, dtype, in_dim):
     x = np.moveaxis(np.arange(12).reshape(3, 4).astype(dtype), 0, in_dim)
     try:
         want = loop(program, [x], (in_dim,), (0, 0))
-    except TypeError:
-        with pytest.raises(TypeError, match="does not support item assignment"):
+    except TypeError as e:  # NumPy's own message: item assignment, or out= of a scalar
+        with pytest.raises(TypeError, match=str(e).split("'")[-1].strip() or "ArrayType"):
             vmap(program, in_dims=in_dim)(x)
         return
     assert_matches(vmap(program, in_dims=in_dim)(x), want)

@@ -717,6 +717,9 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         kwargs = dict(kwargs)
         del kwargs["out"]
         casting = kwargs.get("casting", "same_kind")
+        if any(isinstance(t, np.generic) or type(t) is BatchedArray and is_scalar(t)
+               for t in (out if isinstance(out, tuple) else (out,))):
+            raise TypeError("return arrays must be of ArrayType")  # (a NumPy scalar per example)
         # (where= of __call__ and outer masks the output; of reduce, the input)
         where = kwargs.pop("where", True) if method in ("__call__", "outer") else True
         try:
@@ -774,8 +777,6 @@ def _check_out_shape(result, out):
             continue
         shape, want = tuple(np.shape(res)), tuple(np.shape(target))
         if len(shape) > len(want) or any(a != 1 and a != b for a, b in zip(shape[::-1], want[::-1])):
-            if type(target) is BatchedArray and is_scalar(target):
-                raise TypeError("return arrays must be of ArrayType")
             raise ValueError(
                 f"non-broadcastable output operand with shape {want} doesn't match the "
                 f"broadcast shape {np.broadcast_shapes(shape, want) if len(shape) <= len(want) else shape}"
