@@ -344,6 +344,8 @@ def _unwrap_leaf(spec, leaf, od, level, size, where):
         nd = leaf.value.ndim
         od = _check_out_dim(spec, od, nd, where)
         value, bdim = leaf.value, leaf.bdim
+        if type(value) is np.ndarray and not value.flags.writeable:
+            value = _writable(value)
         if bdim == od:
             return value
         return np.moveaxis(value, bdim, od)
@@ -360,6 +362,16 @@ def _unwrap_leaf(spec, leaf, od, level, size, where):
         f"out_dim {od}. Return arrays, or give this output out_dims=None to pass it "
         f"through unchanged"
     )
+
+
+def _writable(value):
+    """An output of one scalar per example is an ordinary array again (Note [scalars
+    per example] in vmaprt/_batched.py); a view of a read-only input stays read-only."""
+    try:
+        value.flags.writeable = True
+    except ValueError:
+        pass
+    return value
 
 
 def _check_out_dim(spec, od, nd, where):
