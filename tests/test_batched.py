@@ -12,7 +12,7 @@ import vmaprt
 from vmaprt import BatchedArray, PerformanceWarning, vmap
 from vmaprt._batched import _UNSAFE_OUT
 
-from conftest import assert_matches, loop
+from conftest import assert_like_loop, assert_matches, loop
 
 
 def inspect_inside(x, in_dims=0):
@@ -531,3 +531,22 @@ def test_one_dimensional_input_examples_are_scalars():
     np.testing.assert_array_equal(y, x)
     with pytest.raises(TypeError, match="item assignment"):
         vmap(lambda v: v.__setitem__(Ellipsis, 0))(y)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [lambda w: w.fill(7), lambda w: w.fill(1 + 0.5j), lambda w: w.fill(np.inf), lambda w: np.copyto(w, 7.0),
+     lambda w: np.putmask(w, True, 7.0), lambda w: np.place(w, True, 7.0), lambda w: np.put(w, [0], 7.0),
+     lambda w: np.add.at(w, [0], 1.0), lambda w: np.add(w, 1, out=w)],
+    ids=["fill", "fill-complex", "fill-inf", "copyto", "putmask", "place", "put", "add.at", "out="],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_in_place_functions_on_a_scalar_example_do_what_numpy_does(write, dtype):
+    """Found by the program-family fuzzer: fill converts and does nothing, copyto,
+    putmask, place, ufunc.at and out= raise NumPy's TypeError, put does nothing."""
+    def f(v):
+        w = v.sum()
+        write(w)
+        return w
+
+    assert_like_loop(f, [np.arange(6).reshape(3, 2).astype(dtype)])

@@ -272,8 +272,10 @@ class BatchedArray(NDArrayOperatorsMixin):
         return BatchedArray(x.view() if dtype is None else x.view(dtype), 0, self.level)
 
     def fill(self, value):
-        if not is_scalar(self):  # (a NumPy scalar's fill does nothing: it is immutable)
+        if not is_scalar(self):
             self[...] = value
+        elif type(value) is not BatchedArray:  # a NumPy scalar's fill converts, then does nothing
+            np.zeros((), self.dtype).fill(value)
 
     def sort(self, axis=-1, kind=None, order=None):
         self[...] = np.sort(self, axis=axis, kind=kind, order=order)
