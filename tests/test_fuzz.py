@@ -523,6 +523,10 @@ def _family_check(seed):
                 return None
             return f"{where}: vmap raised {g!r}"
         except Exception as g:
+            cause = g.__cause__ or g.__context__
+            if isinstance(cause, RuntimeError) and str(cause).startswith("vmap"):  # NumPy rewrapped a refusal
+                REFUSALS.append(f"{where}: {str(cause)[:120]}")
+                return None
             return f"{where}: vmap raised {g!r} where the loop gives {want.dtype}{want.shape}"
         if type(got) is not np.ndarray or got.shape != want.shape or got.dtype != want.dtype:
             return f"{where}: vmap {getattr(got, 'dtype', type(got))}{np.shape(got)}, loop {want.dtype}{want.shape}"

@@ -322,3 +322,33 @@ def test_element_assignment_checks_bounds_before_the_value():
         return y
 
     assert_like_loop(f, [np.ones((2, 3))])
+
+
+def test_a_scalar_indexed_is_a_new_array_and_bounds_come_first():
+    """Fuzzer finds: s[...] of a NumPy scalar is a new 0-d array (writable), np.real of
+    a real array is that array (still writable), and y[0, 1:] = row into an empty y is
+    NumPy's IndexError before the value's broadcast error."""
+    def indexed(v):
+        s = v.sum()
+        a = s[...]
+        a[...] = 7
+        r = np.real(np.where(v > 0, v, v)[0] + 0)
+        return a, r
+
+    x = np.arange(6.0).reshape(3, 2)
+    assert_matches(vmap(indexed)(x), loop(indexed, [x], (0,), (0, 0)))
+
+    def empty(v):
+        y = np.take(v, [], axis=0)
+        y[0, 1:] = np.ones(4)
+        return y
+
+    assert_like_loop(empty, [np.ones((3, 2, 5))])
+
+    def real_keeps(v):
+        w = np.where(v > 0, v, v).copy()[..., 0]
+        np.real(w)
+        w[...] = 1
+        return w
+
+    assert_like_loop(real_keeps, [x])

@@ -357,7 +357,7 @@ def _fresh(out, values):
     """Whether ``out`` is new memory rather than a view of an operand (a view of a
     scalar is read-only already, a view of an array is an array)."""
     if type(out) is np.ndarray and out.base is None:  # (the common case: it owns its data)
-        return True
+        return not any(v is out for v in values)  # (np.real of a real array is the array)
     root = _root(out)
     return type(root) is np.ndarray and not any(
         type(v) in (np.ndarray, BatchedArray) and _root(v) is root for v in values

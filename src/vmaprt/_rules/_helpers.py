@@ -514,9 +514,11 @@ def laid_out_per_example(out, bdim):
     """A new result ``out`` with each example contiguous, in the memory order of its
     axes, as NumPy's result for one example is: ``(out, bdim)`` unchanged when it is,
     a copy with the batch axis outermost otherwise (Note [per-example layout])."""
-    if bdim == 0 and out.flags.c_contiguous:
+    if bdim == 0 and type(out) is np.ndarray and out.flags.c_contiguous:
         return out, bdim
     x = move_to_front(out, bdim)
     if example_contiguous(x, example_order(x, "K")):
         return out, bdim
-    return copy_examples(out, bdim, "K"), 0
+    if type(out) is np.ndarray:
+        return copy_examples(out, bdim, "K"), 0
+    return np.copy(x, order="C"), 0  # (batched at outer levels too: their copy puts this batch outermost)

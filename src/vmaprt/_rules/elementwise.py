@@ -70,7 +70,7 @@ def _axes_from_end(ufunc, args, bdims, axes=None, axis=None, keepdims=False):
 def ufunc_call(ufunc, args, bdims, **kwargs):
     """The rule of every ufunc's ``__call__`` (and of np.matmul given ``axes=``)."""
     out, bdim = _ufunc_call(ufunc, args, bdims, **kwargs)
-    if ufunc.signature is None and type(out) is np.ndarray and out.ndim > 1:
+    if ufunc.signature is None and type(out) in (np.ndarray, BatchedArray) and ndim_of(out) > 1:
         return laid_out_per_example(out, bdim)
     return out, bdim
 

@@ -172,6 +172,8 @@ def _getitem(x, xbdim, key, size):
     out = _batched.getitem(x, pkey)
     if _is_element(entries, key):
         return _batched.as_scalar(np.copy(out)), 0  # NumPy's y[i] of one element is a scalar copy
+    if ndim_of(x) == 1 and not _batched._storage(x).flags.writeable:
+        return np.copy(out), 0  # a NumPy scalar indexed (s[...], s[None]) is a new array
     if layout is None or type(layout) is int:
         return out, layout or 0
     return np.transpose(out, np.argsort(layout)), 0
@@ -180,6 +182,17 @@ def _getitem(x, xbdim, key, size):
 def _example_shape(v, vbdim):
     s = tuple(shape_of(v))
     return s if vbdim is None else s[:vbdim] + s[vbdim + 1 :]
+
+
+def _check_bounds(entries, shape):
+    """NumPy's IndexError for an integer of the key outside its axis."""
+    axis = 0
+    for kind, i, _ in entries:
+        if kind == "none":
+            continue
+        if kind == "int" and not -shape[axis] <= i < shape[axis]:
+            raise IndexError(f"index {i} is out of bounds for axis {axis} with size {shape[axis]}")
+        axis += 1
 
 
 def _is_element(entries, key):
@@ -195,13 +208,10 @@ def _setitem(x, xbdim, key, v, vbdim, size):
     entries = _entries(key, tuple(shape_of(x)[1:]))  # (NumPy checks the index first)
     if vbdim is None:
         v = _as_target_scalar(v, x.dtype)
+    _check_bounds(entries, tuple(shape_of(x)[1:]))  # (NumPy's bounds check comes first)
     if _is_element(entries, key) and ndim_of(v) > (vbdim is not None):
         # One element from an array: NumPy's own error (or its bool/object acceptance),
-        # raised on one element of the target's dtype and a value of one example's shape,
-        # after NumPy's bounds check.
-        for axis, ((_, i, _), n) in enumerate(zip(entries, shape_of(x)[1:])):
-            if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for axis {axis} with size {n}")
+        # raised on one element of the target's dtype and a value of one example's shape.
         one = v if vbdim is None and type(v) in (list, tuple, np.ndarray) else np.zeros(
             _example_shape(v, vbdim), getattr(v, "dtype", None))
         np.zeros(1, x.dtype)[0] = one
