@@ -316,8 +316,10 @@ def _family_ops(rng, values):
         (f"take(v{i}, [], axis=0)", lambda x: np.take(x, [], axis=0), [i]),
         (f"v{i}[{key!r}]", lambda x: x[key], [i]),
         # (+ 0 first: the sign of a zero from a product is NumPy's choice of BLAS or not,
-        # which the loop itself makes differently for different lengths)
-        (f"(v{i} + 0).view(int64)", lambda x: (x + 0).view(np.int64) if (x + 0).dtype.itemsize in (8, 16) else x, [i]),
+        # which the loop itself makes differently for different lengths; .copy(), in C
+        # order: the memory order of one example of other functions' results, say a
+        # concatenation of F-ordered examples, is not NumPy's in general)
+        (f"(v{i} + 0).copy().view(int64)", lambda x: (x + 0).copy().view(np.int64) if (x + 0).dtype.itemsize in (8, 16) else x, [i]),
         (f"y = v{i}.copy(); y[{key!r}] = c{np.shape(c)}", write(lambda y: operator.setitem(y, key, c)), [i]),
         (f"y = v{i}.copy(); y[{key!r}] = v{j}", write(lambda y, w: operator.setitem(y, key, w)), [i, j]),
         (f"y = v{i}.copy(); y[{key!r}] = {number!r}", write(lambda y: operator.setitem(y, key, number)), [i]),

@@ -352,3 +352,21 @@ def test_a_scalar_indexed_is_a_new_array_and_bounds_come_first():
         return w
 
     assert_like_loop(real_keeps, [x])
+
+
+def test_an_empty_boolean_mask_fits_any_axis_and_ufunc_at_sees_0d_arrays():
+    """Fuzzer finds: NumPy takes a boolean index of size 0 whatever the axis length,
+    and np.add.at on a 0-d array is its IndexError (not the scalar TypeError)."""
+    def masked(v):
+        y = v.copy()
+        y[np.zeros(0, bool)] = 0
+        return y
+
+    assert_like_loop(masked, [np.ones((3, 4))])
+
+    def at(v):
+        y = np.where(v > 0, v, v).copy()
+        np.add.at(y, [0, 0], v)
+        return y
+
+    assert_like_loop(at, [np.ones(3)])

@@ -209,7 +209,7 @@ def _at(ufunc, args, bdims, **kwargs):
     b = [bdim_at_front(b[0], bbdim[0], size)] if b else []
     for i in range(size):
         index = [v if d is None else v[i] for v, d in zip(parts, pbdims)]
-        ufunc.at(a[i], tuple(index) if type(ibdim) is list else index[0], *(v[i] for v in b))
+        ufunc.at(a[i, ...], tuple(index) if type(ibdim) is list else index[0], *(v[i] for v in b))
     return None, None
 
 

@@ -66,7 +66,7 @@ def _entries(key, shape):
             if value.dtype == np.bool_:
                 if bdim is not None:
                     raise _refuse_mask()
-                if ellipsis is None:  # (NumPy's check, per example)
+                if ellipsis is None and np.size(value):  # (NumPy's check, per example; an empty mask passes)
                     for axis, (m, n) in enumerate(zip(shape_of(value), shape[consumed:]), consumed):
                         if m != n:
                             raise IndexError(
