@@ -707,6 +707,8 @@ _COPIES = {
     "astype": lambda v: v.astype(np.float32), "astypeF": lambda v: v.astype(np.float64, order="F"),
     "view": lambda v: v, "T": lambda v: v.T, "step": lambda v: v[..., ::2],
     "v + 0": lambda v: v + 0, "sin": np.sin, "2 * v.T": lambda v: 2 * v.T,  # new results of ufuncs
+    "concat": lambda v: np.concatenate([v, v], axis=-1), "stack": lambda v: np.stack([v, v], axis=-1),
+    "diff": lambda v: np.diff(v, prepend=0.5),  # new results of other functions
 }
 
 

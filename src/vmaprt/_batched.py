@@ -652,9 +652,16 @@ def apply_rule(entry, args, kwargs, level):
         out, out_bdim = entry.rule(values, bdims, *rest, **params)
     except NoBatchRule as e:
         return fallback(entry.func, args, kwargs, level, why=str(e) or "this form of call")
-    if type(out_bdim) is int and type(out) in (np.ndarray, BatchedArray) and out.ndim == 1:
-        if entry.func not in _ARRAY_RESULTS and _fresh(out, values):
-            as_scalar(out)  # Note [scalars per example]
+    if type(out_bdim) is int and type(out) in (np.ndarray, BatchedArray):
+        if out.ndim == 1:
+            if entry.func not in _ARRAY_RESULTS and _fresh(out, values):
+                as_scalar(out)  # Note [scalars per example]
+        elif not (out_bdim == 0 and type(out) is np.ndarray and out.flags.c_contiguous) and _fresh(out, values):
+            # Note [per-example layout] in vmaprt/_rules/_helpers.py: a new result is
+            # contiguous per example, as NumPy's result for one example is.
+            from ._rules._helpers import laid_out_per_example
+
+            out, out_bdim = laid_out_per_example(out, out_bdim)
     if type(out_bdim) is int and type(out) is np.ndarray:
         return BatchedArray(out, out_bdim, level)
     return wrap(out, out_bdim, level)
