@@ -449,10 +449,13 @@ def _empty_along(out, bdim):
 #     layout is the physical array's strides without the batch axis, so it matches
 #     the loop's ``x[i]`` for inputs; copies made under vmap (``.copy()``,
 #     ``astype``) put the batch axis outermost, so that each example is contiguous
-#     in the order NumPy's copy of it would be, and so do the results of
-#     elementwise ufuncs whose batch axis would otherwise lie between an
-#     example's axes in memory (mapping over a middle or the last axis): NumPy's
-#     result for one example is contiguous.  That one costs a copy.
+#     in the order NumPy's copy of it would be, and so do new results (of
+#     ufuncs, and of every rule, in apply_rule) whose batch axis would otherwise
+#     lie between an example's axes in memory (mapping over a middle or the last
+#     axis): NumPy's result for one example is contiguous.  That one costs a
+#     copy.  Not covered: the order of a contiguous example where NumPy picks
+#     a non-C one for a function's result (np.concatenate of F-ordered examples
+#     is F-ordered in NumPy, C-ordered here).
 def example_order(x, order):
     """The per-example axis order (a permutation, outermost first) that ``order``
     ('C', 'F', 'A', 'K') means for one example of the batch-first ``x``."""
