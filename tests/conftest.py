@@ -100,3 +100,35 @@ def pytest_addoption(parser):
 @pytest.fixture
 def fuzz_long(request):
     return request.config.getoption("--fuzz-long")
+
+
+def assert_like_loop(f, args, in_dims=0, errors=None):
+    """``vmap(f)(*args)`` gives the value, dtype and shape of the loop over the views
+    ``x[i]`` (so each example has the memory layout it has in ``x``, which decides
+    whether ravel or reshape alias), or raises the loop's error class (a vmap
+    RuntimeError is accepted when ``errors='runtime'``).  ``f`` must not write into
+    its inputs."""
+    import warnings
+
+    import vmaprt
+
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    n = next(np.shape(a)[d] for a, d in zip(args, dims) if d is not None)
+    views = [[a if d is None else a[(slice(None),) * (d % np.ndim(a)) + (i,)] for a, d in zip(args, dims)] for i in range(n)]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = np.stack([np.asarray(f(*v)) for v in views])
+    except Exception as e:
+        # (NumPy's own subclasses, UFuncTypeError or AxisError, count as their builtin base)
+        base = next(c for c in type(e).__mro__ if c.__module__ == "builtins")
+        accepted = (base,) + ((RuntimeError,) if errors == "runtime" else ())
+        with pytest.raises(accepted):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                vmaprt.vmap(f, in_dims=dims)(*args)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = vmaprt.vmap(f, in_dims=dims)(*args)
+    assert_matches(got, want)

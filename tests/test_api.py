@@ -360,3 +360,21 @@ def test_import_fails_loudly_without_the_compiled_core(tmp_path):
 def test_no_stray_public_names():
     public = {name for name in dir(vmaprt) if not name.startswith("_")}
     assert public <= set(vmaprt.__all__), public - set(vmaprt.__all__)
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [(np.sum, np.ones((3, 4))), (lambda v: v * 2, np.ones(3)), (lambda v: v, np.ones(3)),
+     (lambda v: v[0], np.ones((3, 2))), (vmap(np.sum), np.ones((2, 3, 4)))],
+)
+def test_outputs_of_scalars_per_example_are_writable_arrays(f, x):
+    """Note [scalars per example]: the read-only marking stays inside the vmapped function."""
+    out = vmap(f)(x)
+    assert out.flags.writeable
+    out[...] = 0
+
+
+def test_a_read_only_input_stays_read_only_through_the_identity():
+    x = np.ones(3)
+    x.flags.writeable = False
+    assert not vmap(lambda v: v)(x).flags.writeable

@@ -12,7 +12,7 @@ import vmaprt
 from vmaprt import BatchedArray, PerformanceWarning, vmap
 from vmaprt._batched import _UNSAFE_OUT
 
-from conftest import assert_matches, loop
+from conftest import assert_like_loop, assert_matches, loop
 
 
 def inspect_inside(x, in_dims=0):
@@ -438,3 +438,115 @@ def test_per_example_uses_a_registered_rule(rng):
     x = rng.standard_normal((4, 3))
     assert_matches(vmap(softplus, in_dims=1)(x), np.log1p(np.exp(x)).T)
     assert calls == [[1]]
+
+
+# Note [scalars per example] (issue 15, class K) ----------------------------------------------
+def _scalar_programs():
+    def rebinds(v):
+        y = v.copy()
+        w = y[0]
+        w += 100
+        return y, w
+
+    def aliased_sum(v):
+        s = v.sum()
+        t = s
+        s *= 2
+        return t, s
+
+    def input_example(u):
+        u += 1
+        return u
+
+    def item_assign(v):
+        y = v.copy()
+        w = y[0]
+        w[...] = 7
+        return y
+
+    def out_into(v):
+        y = v.copy()
+        w = y[-1]
+        np.negative(w, out=w)
+        return y
+
+    def array_0d(v):  # a 0-d array, not a scalar: writes work and views alias
+        y = v.copy()
+        z = np.zeros_like(y[0])
+        z[...] = 7
+        r = y[..., 0]
+        r += 1
+        return y, z
+
+    def ravel_of_scalar(v):  # a scalar raveled or reshaped is a new array
+        s = v.sum()
+        s.ravel()[...] = 5
+        s.reshape(1, 1)[0, 0] = 6
+        return s, np.ravel(s)
+
+    def astype_of_scalar(v):
+        w = v.max().astype(np.float32)
+        w[...] = 1
+        return w, v
+
+    def power_of_scalar(v):  # no square fast path for scalars: bool ** 2 is int64
+        return (v[0] > 0) ** 2, np.clip(v[1], 0, 1) ** 2
+
+    def where_is_an_array(v):  # np.where returns a 0-d array, which takes writes
+        w = np.where(v[0] > 0, v[0], v[1])
+        w[...] = 3
+        return w, v
+
+    return [rebinds, aliased_sum, item_assign, out_into, array_0d, ravel_of_scalar, astype_of_scalar,
+            power_of_scalar, where_is_an_array]
+
+
+@pytest.mark.parametrize("program", _scalar_programs(), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int64])
+@pytest.mark.parametrize("in_dim", [0, 1])
+def test_scalar_examples_are_immutable_as_in_the_loop(program, dtype, in_dim):
+    x = np.moveaxis(np.arange(12).reshape(3, 4).astype(dtype), 0, in_dim)
+    try:
+        want = loop(program, [x], (in_dim,), (0, 0))
+    except TypeError as e:  # NumPy's own message: item assignment, or out= of a scalar
+        with pytest.raises(TypeError, match=str(e).split("'")[-1].strip() or "ArrayType"):
+            vmap(program, in_dims=in_dim)(x)
+        return
+    assert_matches(vmap(program, in_dims=in_dim)(x), want)
+    outer = np.stack([x, 2 * x])  # and nested, where the inner values are batched twice
+    parts = [loop(program, [o], (in_dim,), (0, 0)) for o in outer]
+    want = tuple(np.stack([p[k] for p in parts]) for k in range(len(parts[0]))) if isinstance(parts[0], tuple) else np.stack(parts)
+    assert_matches(vmap(vmap(program, in_dims=in_dim))(outer), want)
+
+
+def test_one_dimensional_input_examples_are_scalars():
+    x = np.arange(4.0)
+    y = x.copy()
+
+    def f(v):
+        v += 1  # rebinds, as for the loop's x[i]; the caller's array is unchanged
+        return v
+
+    np.testing.assert_array_equal(vmap(f)(y), x + 1)
+    np.testing.assert_array_equal(y, x)
+    with pytest.raises(TypeError, match="item assignment"):
+        vmap(lambda v: v.__setitem__(Ellipsis, 0))(y)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [lambda w: w.fill(7), lambda w: w.fill(1 + 0.5j), lambda w: w.fill(np.inf), lambda w: np.copyto(w, 7.0),
+     lambda w: np.putmask(w, True, 7.0), lambda w: np.place(w, True, 7.0), lambda w: np.put(w, [0], 7.0),
+     lambda w: np.add.at(w, [0], 1.0), lambda w: np.add(w, 1, out=w)],
+    ids=["fill", "fill-complex", "fill-inf", "copyto", "putmask", "place", "put", "add.at", "out="],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_in_place_functions_on_a_scalar_example_do_what_numpy_does(write, dtype):
+    """Found by the program-family fuzzer: fill converts and does nothing, copyto,
+    putmask, place, ufunc.at and out= raise NumPy's TypeError, put does nothing."""
+    def f(v):
+        w = v.sum()
+        write(w)
+        return w
+
+    assert_like_loop(f, [np.arange(6).reshape(3, 2).astype(dtype)])

@@ -7,8 +7,15 @@ zero-stride, size 0 and 1), and runs it under vmap, nested vmap and
 chunk_size.  Every run must equal the per-example loop, and no operation in
 the table may fall back to the loop.  A failure shrinks to a small program,
 printed by hypothesis.  ``pytest --fuzz-long`` runs thousands of programs.
+
+A second generator, of program families (below), is seeded rather than
+shrunk: several inputs of mixed dtypes and in_dims, 0-d examples, writes into
+local copies, keyword arguments and programs that raise, against the loop over
+the views ``x[i]``.
 """
 
+import operator
+import os
 import warnings
 
 import numpy as np
@@ -222,3 +229,315 @@ def test_fuzz_programs_match_the_loop(fuzz_long):
         _check_nested(steps, args, in_dims, size)
 
     run()
+
+
+# Program families (issue 15) ----------------------------------------------------------------
+# A second generator, seeded rather than shrunk: programs of 1-3 inputs of mixed dtypes
+# (complex, int and bool included), per-example shapes with 0-d examples, mixed in_dims
+# and layouts, whose steps write into local copies (setitem with every key form, masks,
+# views, put_along_axis, out=, in-place operators), take keyword arguments (min=, max=,
+# where=, prepend=, out=) and may raise for some examples.  The oracle is the loop over
+# the views x[i]: its values, dtype and shape, or its error.  ``pytest --fuzz-long`` (or
+# VMAPRT_FUZZ_LONG=1) runs 6000 programs; the default run a few hundred.
+FAMILY_SHAPES = [(), (1,), (3,), (4,), (2, 3), (3, 4), (1, 4), (4, 1), (2, 1, 3)]
+FAMILY_DTYPES = [np.float64, np.float64, np.float32, np.complex128, np.int64, np.bool_]
+VALUE_SHAPES = [(), (1,), (4,), (3,), (4, 1), (1, 4), (2, 4), (3, 1), (1, 1, 4), (2,)]
+KEYS = [Ellipsis, slice(None), slice(1, None), slice(None, None, -1), 0, -1, [0, 2], (Ellipsis, 0),
+        (slice(None), 0), (0, slice(1, None)), None, [[0], [1]]]  # fmt: skip
+
+
+REFUSALS = []  # programs that vmap refuses with a clear error where the loop gives a value
+
+
+class _Step:
+    """One step: ``fn(*operands) -> value`` and how it reads."""
+
+    def __init__(self, text, fn, args):
+        self.text, self.fn, self.args = text, fn, args
+
+
+def _const(rng, shape, dtype):
+    from conftest import random_array
+
+    return random_array(rng, shape, dtype)
+
+
+def _family_ops(rng, values):
+    """Candidate steps over the per-example ``values`` (example 0 of each), as
+    ``(text, fn, operand indices)``; a step may raise, for some examples or all."""
+    i = int(rng.integers(len(values)))
+    j = int(rng.integers(len(values)))
+    a = values[i]
+    dt = rng.choice([np.float64, np.float32, np.complex128, np.int64, np.bool_])
+    c = _const(rng, VALUE_SHAPES[rng.integers(len(VALUE_SHAPES))], rng.choice(FAMILY_DTYPES))
+    key = KEYS[rng.integers(len(KEYS))]
+    number = [2.5, -1, 0, 1 + 0.5j, np.inf, np.nan, 300, True][rng.integers(8)]
+    mask = _const(rng, np.shape(a)[rng.integers(np.ndim(a) + 1):] if np.ndim(a) else (), np.bool_)
+
+    def write(fn):
+        def step(x, *rest):
+            y = x.copy()
+            fn(y, *rest)
+            return y
+
+        return step
+
+    ops = [
+        (f"sin(v{i})", lambda x: np.sin(x), [i]),
+        (f"abs(v{i})", np.abs, [i]),
+        (f"-v{i}", lambda x: -x, [i]),
+        (f"v{i} ** 2", lambda x: x**2, [i]),
+        (f"v{i} * v{j}", lambda x, y: x * y, [i, j]),
+        (f"v{i} + v{j}", lambda x, y: x + y, [i, j]),
+        (f"v{i} - c{np.shape(c)}", lambda x: x - c, [i]),
+        (f"maximum(v{i}, v{j})", np.maximum, [i, j]),
+        (f"where(v{i} > v{j}, v{i}, v{j})", lambda x, y: np.where(np.real(x) > np.real(y), x, y), [i, j]),
+        (f"v{i} @ v{j}", lambda x, y: x @ y, [i, j]),
+        (f"dot(v{i}, v{j})", np.dot, [i, j]),
+        (f"concat(v{i}, v{j})", lambda x, y: np.concatenate([x, y], axis=-1), [i, j]),
+        (f"v{i}.astype({np.dtype(dt).name})", lambda x: x.astype(dt), [i]),
+        (f"v{i}.T", lambda x: x.T, [i]),
+        (f"ravel(v{i}, 'K')", lambda x: np.ravel(x, order="K"), [i]),
+        (f"v{i}.reshape(-1)", lambda x: x.reshape(-1), [i]),
+        (f"v{i}.sum(axis=-1)", lambda x: x.sum(axis=-1), [i]),
+        (f"sum(v{i})", np.sum, [i]),
+        (f"mean(v{i}, axis=0)", lambda x: np.mean(x, axis=0), [i]),
+        (f"max(v{i}, axis=0)", lambda x: np.max(x, axis=0), [i]),
+        (f"cumsum(v{i}, axis=-1)", lambda x: np.cumsum(x, axis=-1), [i]),
+        (f"add.reduce(v{i})", lambda x: np.add.reduce(x), [i]),
+        (f"cumulative_sum(v{i})", lambda x: np.cumulative_sum(x), [i]),
+        (f"sum(v{i}, where=mask{np.shape(mask)})", lambda x: np.sum(x, where=mask), [i]),
+        (f"clip(v{i}, min=c{np.shape(c)})", lambda x: np.clip(x, min=np.real(c)), [i]),
+        (f"clip(v{i}, max=v{j})", lambda x, y: np.clip(x, max=y), [i, j]),
+        (f"clip(v{i}, -0.5, c{np.shape(c)})", lambda x: np.clip(x, -0.5, np.real(c)), [i]),
+        (f"diff(v{i}, prepend=0.5)", lambda x: np.diff(x, prepend=0.5), [i]),
+        (f"diff(v{i}, n=0, append=c)", lambda x: np.diff(x, n=0, append=c), [i]),
+        (f"diff(v{i}, prepend=v{j})", lambda x, y: np.diff(x, prepend=y), [i, j]),
+        (f"take(v{i}, [], axis=0)", lambda x: np.take(x, [], axis=0), [i]),
+        (f"v{i}[{key!r}]", lambda x: x[key], [i]),
+        # (+ 0 first: the sign of a zero from a product is NumPy's choice of BLAS or not,
+        # which the loop itself makes differently for different lengths; .copy(), in C
+        # order: the memory order of one example of other functions' results, say a
+        # concatenation of F-ordered examples, is not NumPy's in general)
+        (f"(v{i} + 0).copy().view(int64)", lambda x: (x + 0).copy().view(np.int64) if (x + 0).dtype.itemsize in (8, 16) else x, [i]),
+        (f"y = v{i}.copy(); y[{key!r}] = c{np.shape(c)}", write(lambda y: operator.setitem(y, key, c)), [i]),
+        (f"y = v{i}.copy(); y[{key!r}] = v{j}", write(lambda y, w: operator.setitem(y, key, w)), [i, j]),
+        (f"y = v{i}.copy(); y[{key!r}] = {number!r}", write(lambda y: operator.setitem(y, key, number)), [i]),
+        (f"y = v{i}.copy(); y[y > 0] = {number!r}", write(lambda y: operator.setitem(y, np.real(y) > 0, number)), [i]),
+        (f"y = v{i}.copy(); y[v{j} > 0] = 0", write(lambda y, w: operator.setitem(y, np.real(w) > 0, 0)), [i, j]),
+        (f"y = v{i}.copy(); y.ravel()[...] = 0", write(lambda y: operator.setitem(y.ravel(), Ellipsis, 0)), [i]),
+        (f"y = v{i}.copy(order='F'); y.ravel('K')[0] = 7", lambda x: _ravel_k_write(x), [i]),
+        (f"y = v{i}.copy(); y.reshape(-1)[0] = -1", write(lambda y: operator.setitem(y.reshape(-1), 0, -1)), [i]),
+        (f"y = v{i}.copy(); w = y[0]; w += 100", write(_rebind_first), [i]),
+        (f"y = v{i}.copy(); y[..., 0] += 1", write(lambda y: operator.setitem(y, (Ellipsis, 0), y[..., 0] + 1)), [i]),
+        (f"y = v{i}.copy(); y += v{j}", write(_iadd), [i, j]),
+        (f"y = v{i}.copy(); negative(y, out=y)", write(lambda y: np.negative(y, out=y)), [i]),
+        (f"y = v{i}.copy(); add(y, v{j}, out=y)", write(lambda y, w: np.add(y, w, out=y)), [i, j]),
+        (f"y = v{i}.copy(); put_along_axis(y, argsort(y), v{j}, -1)",
+         write(lambda y, w: np.put_along_axis(y, np.argsort(np.real(y), axis=-1), w, -1)), [i, j]),
+        (f"y = v{i}.copy(); put_along_axis(y, argsort(y), c{np.shape(c)}, -1)",
+         write(lambda y: np.put_along_axis(y, np.argsort(np.real(y), axis=-1), c, -1)), [i]),
+        (f"v{i}[int(3*|v{j}|) % 5]", lambda x, y: x[(np.abs(y) * 3).astype(np.int64) % 5], [i, j]),
+        (f"y = v{i}.copy(); y[int(3*|v{j}|) % 4] = v{j}",
+         write(lambda y, w: operator.setitem(y, (np.abs(w) * 3).astype(np.int64) % 4, w)), [i, j]),
+        (f"y = v{i}.copy(); y[..., int(2*|v{j}|) % 3] = {number!r}",
+         write(lambda y, w: operator.setitem(y, (Ellipsis, (np.abs(w) * 2).astype(np.int64) % 3), number)), [i, j]),
+        (f"y = v{i}.copy(); add(y, v{j}, out=y, where=v{j} > 0)",
+         write(lambda y, w: np.add(y, w, out=y, where=np.real(w) > 0)), [i, j]),
+        (f"y = v{i}.copy(); add.at(y, [0, 0], v{j})", write(lambda y, w: np.add.at(y, [0, 0], w)), [i, j]),
+        (f"y = v{i}.copy(); y.fill({number!r})", write(lambda y: y.fill(number)), [i]),
+        (f"y = v{i}.copy(); copyto(y, v{j}, where=mask)", write(lambda y, w: np.copyto(y, w, where=mask)), [i, j]),
+    ]
+    return ops
+
+
+def _iadd(y, w):
+    y += w
+
+
+def _rebind_first(y):
+    w = y[0]
+    w += 100
+
+
+def _ravel_k_write(x):
+    y = x.copy(order="F")
+    np.ravel(y, order="K")[0] = 7
+    return y
+
+
+def _family_program(seed):
+    """``(steps, args, in_dims, size, chunk, nested)`` for program number ``seed``."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.choice([0, 1, 2, 3, 5]))
+    n = int(rng.integers(1, 4))
+    args, in_dims, examples = [], [], []
+    for k in range(n):
+        shape = FAMILY_SHAPES[rng.integers(len(FAMILY_SHAPES))]
+        dtype = FAMILY_DTYPES[rng.integers(len(FAMILY_DTYPES))]
+        mapped = k == 0 or rng.random() < 0.6
+        if mapped:
+            d = int(rng.integers(len(shape) + 1))
+            x = layout(_const(rng, (size,) + shape, dtype), d, str(rng.choice(LAYOUTS[:-1])))
+            args.append(x)
+            in_dims.append(d if rng.random() < 0.7 else d - len(shape) - 1)
+        else:
+            args.append(_const(rng, shape, dtype))
+            in_dims.append(None)
+        examples.append(_const(rng, shape, dtype))  # a stand-in example to choose steps with
+    values = list(examples)
+    steps = []
+    for _ in range(int(rng.integers(1, 5))):
+        for _attempt in range(12):
+            ops = _family_ops(rng, values)
+            text, fn, idx = ops[rng.integers(len(ops))]
+            try:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out = fn(*(values[m] for m in idx))
+            except Exception:
+                if rng.random() < 0.15:  # keep a few programs that raise
+                    steps.append(_Step(text, fn, idx))
+                    return steps, args, tuple(in_dims), size, _chunk(rng, size), rng.random() < 0.1
+                continue
+            if np.size(out) > 256 or np.ndim(out) > 4:
+                continue
+            values.append(out)
+            steps.append(_Step(text, fn, idx))
+            break
+    return steps, args, tuple(in_dims), size, _chunk(rng, size), rng.random() < 0.1
+
+
+def _chunk(rng, size):
+    return int(rng.integers(1, 3)) if size > 1 and rng.random() < 0.2 else None
+
+
+def _family_runner(steps, n_inputs):
+    def f(*inputs):
+        values = list(inputs)
+        for s in steps:
+            values.append(s.fn(*(values[m] for m in s.args)))
+        return values[-1]
+
+    return f
+
+
+def _views(args, in_dims, i):
+    return [a if d is None else a[(slice(None),) * (d % np.ndim(a)) + (i,)] for a, d in zip(args, in_dims)]
+
+
+def _family_loop(f, args, in_dims):
+    n = next(np.shape(a)[d] for a, d in zip(args, in_dims) if d is not None)
+    return np.stack([np.asarray(f(*_views(args, in_dims, i))) for i in range(n)])
+
+
+def _errors_of_examples(f, args, in_dims):
+    """The builtin classes of the errors that the examples raise, one by one."""
+    n = next(np.shape(a)[d] for a, d in zip(args, in_dims) if d is not None)
+    bases = set()
+    for i in range(n):
+        try:
+            f(*_views(args, in_dims, i))
+        except Exception as e:
+            bases.add(next(c for c in type(e).__mro__ if c.__module__ == "builtins"))
+    return tuple(bases)
+
+
+def _perturbed(args, rng):
+    """The inputs with every float element moved by a few units in the last place."""
+    out = []
+    for a in args:
+        if np.asarray(a).dtype.kind in "fc":
+            eps = np.finfo(np.asarray(a).dtype).eps
+            a = (a * (1 + 4 * eps * rng.standard_normal(np.shape(a)))).astype(np.asarray(a).dtype)
+        out.append(a)
+    return out
+
+
+def _close(got, want, f, args, in_dims):
+    """Values equal to the loop's within the dtype's tolerance, or within how far the
+    loop itself moves when the inputs move by a few ulps (an ill-conditioned result)."""
+    from conftest import tol
+
+    t = tol(got.dtype)
+    err = np.abs(got.astype(complex) - want.astype(complex))
+    allowed = t["atol"] + t["rtol"] * np.abs(want)
+    nan = (np.isnan(got) & np.isnan(want)) if got.dtype.kind in "fc" else False
+    bad = ~((err <= allowed) | nan | (got == want))  # (exact for ints and bools)
+    if not bad.any():
+        return True
+    rng = np.random.default_rng(0)
+    spread = np.zeros(want.shape)
+    for _ in range(3):
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                other = _family_loop(f, _perturbed(args, rng), in_dims)
+        except Exception:
+            return False
+        d = np.abs(other.astype(complex) - want.astype(complex))  # (ints: a float's bits or a near tie)
+        spread = np.maximum(spread, np.where(np.isnan(d), np.inf, d))
+    return bool(np.all(~bad | (err <= 4 * spread)))
+
+
+def _family_check(seed):
+    """None when program ``seed`` behaves as the loop under vmap, else what differs."""
+    steps, args, in_dims, size, chunk, nested = _family_program(seed)
+    f = _family_runner(steps, len(args))
+    text = "; ".join(s.text for s in steps)
+    where = f"program {seed}: {text} | in_dims={in_dims} shapes={[np.shape(a) for a in args]} " \
+            f"dtypes={[np.asarray(a).dtype.name for a in args]} chunk={chunk}"
+    vf = vmaprt.vmap(f, in_dims=in_dims, chunk_size=chunk)
+    if nested and size:
+        outer = [a if d is None else np.stack([a, a[::-1] if np.ndim(a) else a]) for a, d in zip(args, in_dims)]
+        odims = tuple(None if d is None else 0 for d in in_dims)
+        vf = vmaprt.vmap(vf, in_dims=odims)
+        f = lambda *xs, inner=f, dims=in_dims: _family_loop(inner, xs, dims)  # noqa: E731
+        args, in_dims = outer, odims
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if size == 0:
+            try:
+                got = vf(*args)
+            except RuntimeError as e:  # a per-example fallback cannot run on no example
+                return None if str(e).startswith("vmap") else f"{where}: {e!r}"
+            except Exception:
+                return None  # (the loop has no example that could say otherwise)
+            return None if got.shape[0] == 0 else f"{where}: B=0 gave shape {got.shape}"
+        try:
+            want = _family_loop(f, args, in_dims)
+        except Exception as e:
+            bases = _errors_of_examples(f, args, in_dims)
+            try:
+                got = vf(*args)
+            except bases:  # (the error of one of the examples that raise)
+                return None
+            except RuntimeError as g:
+                return None if str(g).startswith("vmap") else f"{where}: loop {e!r}, vmap {g!r}"
+            except Exception as g:
+                return f"{where}: loop raised {e!r}, vmap raised {g!r}"
+            return f"{where}: loop raised {e!r}, vmap returned {got.dtype}{got.shape}"
+        try:
+            got = vf(*args)
+        except RuntimeError as g:
+            if str(g).startswith("vmap"):  # a documented refusal, which says why and the way out
+                REFUSALS.append(f"{where}: {str(g)[:120]}")
+                return None
+            return f"{where}: vmap raised {g!r}"
+        except Exception as g:
+            cause = g.__cause__ or g.__context__
+            if isinstance(cause, RuntimeError) and str(cause).startswith("vmap"):  # NumPy rewrapped a refusal
+                REFUSALS.append(f"{where}: {str(cause)[:120]}")
+                return None
+            return f"{where}: vmap raised {g!r} where the loop gives {want.dtype}{want.shape}"
+        if type(got) is not np.ndarray or got.shape != want.shape or got.dtype != want.dtype:
+            return f"{where}: vmap {getattr(got, 'dtype', type(got))}{np.shape(got)}, loop {want.dtype}{want.shape}"
+        if not _close(got, want, f, args, in_dims):
+            return f"{where}: values differ\n{got}\n{want}"
+    return None
+
+
+def test_fuzz_program_families_match_the_loop(fuzz_long):
+    count = 6000 if fuzz_long or os.environ.get("VMAPRT_FUZZ_LONG") else 300
+    mismatches = [m for m in map(_family_check, range(count)) if m is not None]
+    assert not mismatches, f"{len(mismatches)} of {count} programs differ from the loop:\n" + "\n".join(mismatches[:20])

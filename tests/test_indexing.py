@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from vmaprt import vmap
 
-from conftest import LAYOUTS, assert_matches, layout, loop
+from conftest import LAYOUTS, assert_like_loop, assert_matches, layout, loop
 
 SHAPE = (4, 5, 6)  # per example
 
@@ -200,3 +200,173 @@ def test_random_keys_match_the_loop(key, in_dim, batched_index):
             return a[key[:j] + (i,) + key[j + 1 :]]
 
         assert_matches(vmap(g, in_dims=(in_dim, 0))(x, idx), loop(g, [x, idx], (in_dim, 0)))
+
+
+# Note [per-example broadcasting of a written value] (issue 15, classes A, B, G) ---------
+X4 = np.array([[.5, -1, 2, 3], [-.3, .7, -2, 1], [1, 2, 3, 4], [4, 3, 2, 1]])
+WRITE_KEYS = [Ellipsis, slice(None), slice(1, None), [0, 2], (np.array([1, 3]),)]
+
+
+def _write(key, value):
+    def f(v):
+        y = v.copy()
+        y[key] = value
+        return y
+
+    return f
+
+
+@pytest.mark.parametrize("key", WRITE_KEYS, ids=repr)
+@pytest.mark.parametrize(
+    "value",
+    [np.arange(4.0)[:, None], np.arange(4.0)[None, :, None], np.ones((2, 1)), np.arange(3.0),
+     np.arange(4.0)[None], np.ones((1, 1, 1)), np.arange(2.0), 2.5],
+    ids=lambda v: str(np.shape(v)),
+)
+@pytest.mark.parametrize("in_dim", [0, 1])
+def test_setitem_unbatched_value_broadcasts_per_example(key, value, in_dim):
+    assert_like_loop(_write(key, value), [X4], in_dim)
+
+
+@pytest.mark.parametrize("key", WRITE_KEYS, ids=repr)
+@pytest.mark.parametrize("vshape", [(1, 4), (1, 1), (1,), (4, 1), (2,), (1, 1, 4), ()], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int64])
+def test_setitem_batched_value_broadcasts_per_example(key, vshape, dtype):
+    def f(v, w):
+        y = v.copy()
+        y[key] = w
+        return y
+
+    w = np.arange(4 * int(np.prod(vshape))).reshape((4,) + vshape).astype(dtype)
+    assert_like_loop(f, [X4.astype(dtype), w], (0, 0))
+    assert_like_loop(f, [X4.astype(dtype), np.moveaxis(w, 0, -1)], (1, -1))
+
+
+def test_setitem_at_a_batched_index_with_a_row_is_numpys_error():
+    def f(v):
+        y = v.copy()
+        y[np.argmax(v)] = np.arange(4.0)
+        return y
+
+    assert_like_loop(f, [X4])
+
+
+@pytest.mark.parametrize("vshape", [(4, 4), (1, 4), (4,), (1,), (2,), (4, 1), ()], ids=str)
+@pytest.mark.parametrize("batched", [False, True])
+def test_put_along_axis_value_broadcasts_per_example(vshape, batched):
+    value = np.arange(float(np.prod(vshape) * (4 if batched else 1))).reshape(((4,) if batched else ()) + vshape)
+
+    def f(v, w):
+        y = v.copy()
+        np.put_along_axis(y, np.argsort(v), w, -1)
+        return y
+
+    assert_like_loop(f, [X4, value], (0, 0 if batched else None))
+
+
+@pytest.mark.parametrize(
+    "target, value",
+    [(np.float64, 1 + 0.5j), (np.int64, np.inf), (np.int64, np.nan), (np.int8, 300), (np.uint8, -1), (np.int32, 2.5)],
+)
+@pytest.mark.parametrize("form", ["mask", "ellipsis", "index", "put_along_axis"])
+def test_python_number_written_converts_as_numpy_does(target, value, form):
+    def f(v):
+        y = v.astype(target)
+        if form == "mask":
+            y[v > 0] = value
+        elif form == "ellipsis":
+            y[...] = value
+        elif form == "index":
+            y[[0, 2]] = value
+        else:
+            np.put_along_axis(y, np.argsort(v), value, -1)
+        return y
+
+    assert_like_loop(f, [X4])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.complex128, np.bool_])
+@pytest.mark.parametrize("value", [np.array([5.0]), [5.0], np.array([[1.0]]), np.array(5.0), 5.0], ids=repr)
+def test_element_assignment_takes_a_scalar_only(dtype, value):
+    """y[i, j] = v with integers only sets one element: a size-1 array is NumPy's
+    ValueError (bool targets take it), found by the program-family fuzzer."""
+    def f(v):
+        y = v.astype(dtype)
+        y[0, 1] = value
+        return y
+
+    assert_like_loop(f, [np.ones((3, 2, 2))])
+
+
+@pytest.mark.parametrize("mask", [[True, False, True], [True], [True, False, True, False], [[True], [False], [True]]], ids=str)
+@pytest.mark.parametrize("value", [0, 1 + 0.5j, np.arange(1.0)], ids=repr)
+def test_unbatched_mask_and_index_are_checked_before_the_value(mask, value):
+    """NumPy's index errors (a mask of the wrong length, too many indices) come first,
+    before the value's conversion; found by the program-family fuzzer."""
+    m = np.array(mask)
+
+    def f(v):
+        y = v.copy()
+        y[m] = value
+        y[0, 1:] = value
+        return y
+
+    assert_like_loop(f, [np.ones((2, 3, 1))])
+    assert_like_loop(f, [np.ones((2, 3))])
+
+
+def test_element_assignment_checks_bounds_before_the_value():
+    def f(v):
+        y = v[:0]
+        y[0] = v  # NumPy: the index is out of bounds, before the value is looked at
+        return y
+
+    assert_like_loop(f, [np.ones((2, 3))])
+
+
+def test_a_scalar_indexed_is_a_new_array_and_bounds_come_first():
+    """Fuzzer finds: s[...] of a NumPy scalar is a new 0-d array (writable), np.real of
+    a real array is that array (still writable), and y[0, 1:] = row into an empty y is
+    NumPy's IndexError before the value's broadcast error."""
+    def indexed(v):
+        s = v.sum()
+        a = s[...]
+        a[...] = 7
+        r = np.real(np.where(v > 0, v, v)[0] + 0)
+        return a, r
+
+    x = np.arange(6.0).reshape(3, 2)
+    assert_matches(vmap(indexed)(x), loop(indexed, [x], (0,), (0, 0)))
+
+    def empty(v):
+        y = np.take(v, [], axis=0)
+        y[0, 1:] = np.ones(4)
+        return y
+
+    assert_like_loop(empty, [np.ones((3, 2, 5))])
+
+    def real_keeps(v):
+        w = np.where(v > 0, v, v).copy()[..., 0]
+        np.real(w)
+        w[...] = 1
+        return w
+
+    assert_like_loop(real_keeps, [x])
+
+
+def test_an_empty_boolean_mask_fits_any_axis_and_ufunc_at_sees_0d_arrays():
+    """Fuzzer finds: NumPy takes a boolean index of size 0 whatever the axis length,
+    and np.add.at on a 0-d array is its IndexError (not the scalar TypeError)."""
+    def masked(v):
+        y = v.copy()
+        y[np.zeros(0, bool)] = 0
+        return y
+
+    assert_like_loop(masked, [np.ones((3, 4))])
+
+    def at(v):
+        y = np.where(v > 0, v, v).copy()
+        np.add.at(y, [0, 0], v)
+        return y
+
+    assert_like_loop(at, [np.ones(3)])

@@ -1,6 +1,9 @@
 """The level stack: exceptions leave nothing behind, threads do not see each other."""
 
+import os
+import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -151,3 +154,94 @@ def test_thread_stress_matches_the_single_threaded_run():
     assert not errors, errors
     assert not mismatches, mismatches
     assert stacks == [()] * 8 and _levels.current_levels() == ()
+
+
+# Note [entering a level atomically]: a KeyboardInterrupt at any line of vmaprt ---------------
+_PACKAGE = os.path.dirname(vmaprt.__file__)
+_CAPTURED = []
+
+
+def _workloads():
+    big = np.linspace(-1, 1, 64 * 1100).reshape(64, 1100)  # large enough for the buffer cache
+    small = np.arange(12.0).reshape(4, 3)
+
+    def keep(v):
+        _CAPTURED.append(v)
+        return v
+
+    def writes(v):
+        y = keep(v).copy()
+        y[v > 5] = 0
+        y[1:] = y[:-1] * 2
+        return np.clip(y, max=4.0).sum()
+
+    def fallback(v):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.apply_along_axis(np.sum, 0, keep(v))
+
+    def noisy(x):  # a fresh generator each run: the same draws every time
+        rng = vmaprt.random.default_rng(0)
+        inner = vmaprt.vmap(lambda v: keep(v) + rng.normal(), randomness="different")
+        return vmaprt.vmap(inner, randomness="different", chunk_size=3)(x)
+
+    return [
+        ("large", lambda: vmaprt.vmap(lambda v: np.sin(keep(v)).sum())(big)),
+        ("nested", lambda: noisy(np.stack([small, small + 1, small + 2, small + 3]))),
+        ("writes", lambda: vmaprt.vmap(writes, in_dims=1)(small)),
+        ("fallback", lambda: vmaprt.vmap(fallback)(small)),
+    ]
+
+
+def _run_interrupted(work, at):
+    """Run ``work`` with a KeyboardInterrupt raised at the ``at``-th trace event (call,
+    line or return) in vmaprt's own code; returns (events seen, whether it was raised)."""
+    seen = [0]
+
+    def local(frame, event, arg):
+        seen[0] += 1
+        if seen[0] == at:
+            raise KeyboardInterrupt
+        return local
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename.startswith(_PACKAGE):
+            return local(frame, event, arg)
+        return None
+
+    sys.settrace(tracer)
+    try:
+        result = work()
+    except KeyboardInterrupt:
+        return seen[0], True, None
+    finally:
+        sys.settrace(None)
+    return seen[0], False, result
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # (a generator it closed)
+@pytest.mark.parametrize("name", ["large", "nested", "writes", "fallback"])
+def test_a_keyboard_interrupt_at_any_line_leaves_no_state(name):
+    from numpy._core.multiarray import get_handler_name
+
+    work = dict(_workloads())[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        total, _, _ = _run_interrupted(work, 0)
+        expected = work()
+    assert total > 50
+    for at in range(1, total + 1):
+        _CAPTURED.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, raised, result = _run_interrupted(work, at)
+        where = f"interrupt at event {at} of {total}"
+        assert _levels.current_levels() == (), where
+        assert get_handler_name() == "default_allocator", where
+        assert not any(v.level.alive for v in _CAPTURED), where
+        vmaprt.random.default_rng(1).normal()  # no level left refusing draws
+        if not raised:  # (an interrupt swallowed by the code it landed in changes nothing)
+            np.testing.assert_array_equal(result, expected, err_msg=where)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(work(), expected)

@@ -21,7 +21,7 @@ import vmaprt
 from vmaprt import _registry
 from vmaprt._batched import _UFUNC_METHOD_RULES
 
-from conftest import LAYOUTS, assert_matches, layout, loop, random_array
+from conftest import LAYOUTS, assert_like_loop, assert_matches, layout, loop, random_array
 
 F, C, I, B = np.float64, np.complex128, np.int64, np.bool_
 F32 = np.float32
@@ -629,3 +629,288 @@ def test_batched_keyword_operands_passed_by_position():
     ]
     for f, args in cases:
         assert_matches(vmaprt.vmap(f)(*args), loop(f, list(args), (0, 0, 0)))
+
+
+# np.clip's keyword bounds (issue 15, class H) --------------------------------------------------
+@pytest.mark.parametrize("example", [(), (2,), (4,), (3, 4)], ids=str)
+@pytest.mark.parametrize("bound_shape", [(), (1,), (2,), (4,), (3, 1), (5, 1, 1)], ids=str)
+@pytest.mark.parametrize("key", ["min", "max", "both", "a_min"])
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("size", [0, 2])
+def test_clip_keyword_bounds_match_the_loop(example, bound_shape, key, batched, size):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((size,) + example)
+    bound = rng.standard_normal(((size,) if batched else ()) + bound_shape)
+
+    def f(v, b):
+        if key == "both":
+            return np.clip(v, min=b - 0.5, max=b + 0.5)
+        return np.clip(v, **{key: b})
+
+    dims = (0, 0 if batched else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", vmaprt.PerformanceWarning)
+        if size:
+            assert_like_loop(f, [x, bound], dims)
+            return
+        try:  # no example to loop over: NumPy's result for one, with 0 along the batch
+            want = f(np.zeros(example), np.zeros(bound_shape))
+        except (TypeError, ValueError) as e:
+            with pytest.raises(type(e)):
+                vmaprt.vmap(f, in_dims=dims)(x, bound)
+            return
+        got = vmaprt.vmap(f, in_dims=dims)(x, bound)
+        assert got.shape == (0,) + want.shape and got.dtype == want.dtype
+
+
+def test_clip_keyword_and_positional_bounds_is_numpys_error():
+    with pytest.raises(ValueError, match="forbidden"):
+        vmaprt.vmap(lambda v: np.clip(v, 0, 1, max=2))(np.ones((2, 3)))
+
+
+# Issue 15: programs whose vmap disagreed with the loop (classes C-F, I, J, M-O) --------------
+def _ravel_write(order):
+    def f(v):
+        y = v.copy()
+        y.ravel(order)[...] = 0
+        return y
+
+    return f
+
+
+def _reshape_write(v):
+    y = v.copy()
+    y.reshape(-1)[0] = -1
+    return y
+
+
+def _copy_then(copy, write):
+    def f(v):
+        y = copy(v)
+        write(y)
+        return y
+
+    return f
+
+
+_WRITES = {
+    "ravel": lambda y: y.ravel().__setitem__(0, -1),
+    "ravelF": lambda y: np.ravel(y, order="F").__setitem__(0, -1),
+    "ravelK": lambda y: np.ravel(y, order="K").__setitem__(0, -1),
+    "ravelA": lambda y: y.ravel("A").__setitem__(0, -1),
+    "reshape": lambda y: y.reshape(-1).__setitem__(0, -1),
+    "reshapeF": lambda y: y.reshape(-1, order="F").__setitem__(0, -1),
+}
+_COPIES = {
+    "copy": lambda v: v.copy(), "copyF": lambda v: v.copy(order="F"), "np.copy": np.copy,
+    "np.copyF": lambda v: np.copy(v, order="F"), "np.copyK": lambda v: np.copy(v, order="K"),
+    "astype": lambda v: v.astype(np.float32), "astypeF": lambda v: v.astype(np.float64, order="F"),
+    "view": lambda v: v, "T": lambda v: v.T, "step": lambda v: v[..., ::2],
+    "v + 0": lambda v: v + 0, "sin": np.sin, "2 * v.T": lambda v: 2 * v.T,  # new results of ufuncs
+    "concat": lambda v: np.concatenate([v, v], axis=-1), "stack": lambda v: np.stack([v, v], axis=-1),
+    "diff": lambda v: np.diff(v, prepend=0.5),  # new results of other functions
+}
+
+
+@pytest.mark.parametrize("write", sorted(_WRITES))
+@pytest.mark.parametrize("copy", sorted(_COPIES))
+@pytest.mark.parametrize("kind", ["C", "F", "transposed", "stepped", "reversed"])
+@pytest.mark.parametrize("in_dim", [0, 1, 2])
+def test_writes_through_ravel_and_reshape_alias_as_in_the_loop(write, copy, kind, in_dim):
+    """Class I: per example, ravel/reshape return a view exactly when NumPy's would."""
+    x = layout(np.arange(3 * 2 * 4.0).reshape(3, 2, 4), in_dim, kind)
+    assert_like_loop(_copy_then(_COPIES[copy], _WRITES[write]), [x], in_dim)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64, np.complex128])
+@pytest.mark.parametrize("kw", [dict(prepend=0.5), dict(append=0.5), dict(prepend=0.5, append=[1, 2, 3]), dict()])
+def test_diff_of_order_zero_returns_the_input(dtype, kw):
+    """Class C: NumPy returns ``a`` for n=0 before it looks at prepend/append."""
+    x = np.arange(4 * 2 * 3).reshape(4, 2, 3).astype(dtype)
+    assert_like_loop(lambda v: np.diff(v, n=0, **kw), [x])
+    assert_like_loop(lambda v: np.diff(v, n=-1, **kw), [x])
+
+
+ZERO_D = [
+    ("cumulative_sum", lambda v: np.cumulative_sum(v)),
+    ("cumulative_prod", lambda v: np.cumulative_prod(v, axis=0)),
+    ("cumulative_sum-1", lambda v: np.cumulative_sum(v, axis=-1, include_initial=True)),
+    ("cumulative_sum1", lambda v: np.cumulative_sum(v, axis=1)),
+    ("add.reduce", lambda v: np.add.reduce(v)),
+    ("maximum.reduce-1", lambda v: np.maximum.reduce(v, axis=-1, keepdims=True)),
+    ("multiply.reduce()", lambda v: np.multiply.reduce(v, axis=())),
+    ("add.reduce1", lambda v: np.add.reduce(v, axis=1)),
+    ("add.reduce(0,)", lambda v: np.add.reduce(v, axis=(0,))),
+    ("add.accumulate", lambda v: np.add.accumulate(v)),
+    ("sum-1", lambda v: np.sum(v, axis=-1)),
+    ("sum0", lambda v: v.sum(axis=0)),
+    ("max0", lambda v: np.max(v, axis=0)),
+    ("any-1", lambda v: np.any(v, axis=-1)),
+    ("argmax0", lambda v: np.argmax(v, axis=0)),
+    ("cumsum0", lambda v: np.cumsum(v, axis=0)),
+    ("mean0", lambda v: np.mean(v, axis=0)),
+    ("std-1", lambda v: np.std(v, axis=-1)),
+    ("nansum0", lambda v: np.nansum(v, axis=0)),
+    ("count_nonzero0", lambda v: np.count_nonzero(v, axis=0)),
+    ("sum1", lambda v: np.sum(v, axis=1)),
+    ("sum(0,)", lambda v: np.sum(v, axis=(0,))),
+]
+
+
+@pytest.mark.parametrize("name, f", ZERO_D, ids=[n for n, _ in ZERO_D])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int64, np.bool_])
+def test_reductions_and_scans_of_0d_examples(name, f, dtype):
+    """Classes D and E: a 0-d example takes NumPy's legacy axis 0 or -1, or its error."""
+    x = random_array(np.random.default_rng(1), (5,), dtype)
+    assert_like_loop(f, [x])
+
+
+@pytest.mark.parametrize("mask", [[[True, False, True]], [[[True]]], [True, False], [True], True], ids=str)
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("func", [np.sum, np.mean, np.max, np.add.reduce, np.all])
+def test_where_mask_broadcasts_to_the_example_only(mask, batched, func):
+    """Class F: the mask broadcasts to each example's shape, never onto the batch axis."""
+    x = np.arange(2 * 3.0).reshape(2, 3) + 1
+    m = np.array(mask)
+    kw = dict(initial=0) if func is np.max else {}
+    if batched:
+        m = np.stack([m, m])
+        assert_like_loop(lambda v, w: func(v, where=w, **kw), [x, m], (0, 0))
+    else:
+        assert_like_loop(lambda v: func(v, where=m, **kw), [x])
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int64, np.uint16, np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize("exponent", [2, -1, 0.5, 2.0, 3, 1, 0])
+def test_power_operator_takes_numpys_fast_paths(dtype, exponent):
+    """Class J: ndarray ** 2 is np.square (bool ** 2 is int8), ** -1 and ** 0.5 of
+    inexact arrays are np.reciprocal and np.sqrt, as NumPy's operator does."""
+    x = random_array(np.random.default_rng(2), (3, 4), dtype)
+
+    def f(v):
+        with np.errstate(all="ignore"):
+            return v**exponent
+
+    def g(v):
+        with np.errstate(all="ignore"):
+            y = v.copy()
+            y **= exponent
+            return y
+
+    assert_like_loop(f, [x])
+    assert_like_loop(g, [x])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.complex128, np.float32, None])
+@pytest.mark.parametrize("example", [(4,), (2, 4), (1,)], ids=str)
+@pytest.mark.parametrize("in_dim", [0, -1])
+def test_view_with_a_dtype_matches_the_loop(dtype, example, in_dim):
+    """Class M: x.view(dtype) per example, and writes through it reach x."""
+    x = np.moveaxis(np.arange(3 * int(np.prod(example)), dtype=np.float64).reshape((3,) + example), 0, in_dim)
+
+    def f(v):
+        y = v.copy()
+        w = y.view(dtype) if dtype is not None else y.view()
+        w[...] = 0 if w.dtype.kind != "u" else 1
+        return y, w.copy()
+
+    try:
+        want = loop(f, [x], (in_dim,), (0, 0))
+    except (ValueError, TypeError) as e:
+        with pytest.raises(type(e)):
+            vmaprt.vmap(f, in_dims=in_dim)(x)
+        return
+    assert_matches(vmaprt.vmap(f, in_dims=in_dim)(x), want)
+
+
+@pytest.mark.parametrize("index", [[], (), np.array([], dtype=np.intp), [0, 0]], ids=repr)
+def test_take_and_index_with_an_empty_list(index):
+    """Class N: an empty list indexes as intp, as NumPy reads it."""
+    x = np.arange(4 * 3.0).reshape(4, 3)
+    assert_like_loop(lambda v: np.take(v, index, axis=0), [x])
+    assert_like_loop(lambda v: v[list(index) if isinstance(index, (list, tuple)) else index], [x])
+
+
+# Found by the program-family fuzzer (tests/test_fuzz.py), beyond issue 15's list --------------
+@pytest.mark.parametrize("index", [[0, 0], [], 0, [-1]], ids=repr)
+@pytest.mark.parametrize("axis", [0, -1, 1])
+def test_take_from_a_0d_example_with_numpys_legacy_axis(index, axis):
+    assert_like_loop(lambda v: np.take(v.sum(), index, axis=axis), [np.arange(6.0).reshape(3, 2)])
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda a, b: np.dot(a, b), lambda a, b: np.inner(a, b), lambda a, b: np.tensordot(a, b, axes=([1], [0])),
+     lambda a, b: a @ b],
+    ids=["dot", "inner", "tensordot", "matmul"],
+)
+@pytest.mark.parametrize("shapes", [((2, 3), (1, 3)), ((2, 1), (3, 4)), ((2, 1, 3), (2, 1, 3)), ((2, 3), (3, 2))], ids=str)
+@pytest.mark.parametrize("batched", [(0, 0), (0, None), (None, 0)])
+def test_products_refuse_a_contracted_axis_of_length_one(f, shapes, batched):
+    """einsum broadcasts a length-1 contracted axis; np.dot and friends raise."""
+    a = np.ones((3,) + shapes[0] if batched[0] is not None else shapes[0])
+    b = np.ones((3,) + shapes[1] if batched[1] is not None else shapes[1])
+    assert_like_loop(f, [a, b], batched)
+
+
+def test_matmul_of_0d_examples_is_numpys_error():
+    assert_like_loop(lambda a, b: np.matmul(a, b), [np.ones(3), np.ones(3)], (0, 0))
+    assert_like_loop(lambda a, b: a @ b, [np.ones(3), np.ones(3)], (0, 0))  # scalars: TypeError
+    assert_like_loop(lambda a, b: np.matmul(a.sum(), b), [np.ones((3, 2)), np.ones((3, 2))], (0, 0))
+
+
+@pytest.mark.parametrize("target", [(4,), (1, 4), (3, 4)], ids=str)
+@pytest.mark.parametrize("other", [(1, 4), (4,), (2, 1, 4), (1,)], ids=str)
+def test_ufunc_out_must_take_the_broadcast_shape(target, other):
+    """out= is not a setitem target: leading 1s of the result are not dropped."""
+    def f(v, w):
+        y = np.zeros_like(v, shape=target)
+        np.add(y, w, out=y)
+        y += w
+        return y
+
+    assert_like_loop(f, [np.ones((3,) + target), np.ones((3,) + other)], (0, 0))
+
+
+def test_nested_copies_and_ravels_alias_as_in_the_loop():
+    x = np.arange(2 * 3 * 2 * 4.0).reshape(2, 3, 2, 4)
+    for order in "CFK":
+        def f(v, order=order):
+            y = v.copy(order="F")
+            np.ravel(y, order=order)[0] = -1
+            z = np.copy(v, order=order)
+            z.reshape(-1)[1] = -2
+            return y + z
+
+        want = np.stack([np.stack([f(x[i, j]) for j in range(3)]) for i in range(2)])
+        assert_matches(vmaprt.vmap(vmaprt.vmap(f))(x), want)
+
+
+# Note [non-finite complex products] (issue 15, class P) ----------------------------------------
+@pytest.mark.parametrize(
+    "name, f",
+    [("matmul", lambda x, y: x @ y), ("dot", np.dot), ("einsum", lambda x, y: np.einsum("ij,jk->ik", x, y)),
+     ("tensordot", lambda x, y: np.tensordot(x, y, 1)), ("inner", lambda x, y: np.inner(x, y.T)),
+     ("vdot", lambda x, y: np.vdot(x[0], y[:, 0])), ("matvec", lambda x, y: x @ y[:, 0])],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+@pytest.mark.parametrize("shape", [(1, 2, 1), (2, 2, 2), (3, 4, 2), (4, 3, 4)], ids=str)
+@pytest.mark.parametrize("dims", [(0, 0), (0, None), (None, 0)])
+def test_complex_products_with_infinities_match_the_loop(name, f, shape, dims):
+    rng = np.random.default_rng(3)
+    n, k, m = shape
+    a = rng.standard_normal((3, n, k)) + 1j * rng.standard_normal((3, n, k))
+    b = rng.standard_normal((3, k, m)) + 1j * rng.standard_normal((3, k, m))
+    a[:, 0, 0] = -np.inf + 0j
+    b[1, -1, 0] = np.inf + 0j
+    args = [a if dims[0] is not None else a[0], b if dims[1] is not None else b[1]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = vmaprt.vmap(f, in_dims=dims)(*args)
+        want = np.stack([f(*[x if d is None else x[i] for x, d in zip(args, dims)]) for i in range(3)])
+    for part in (np.real, np.imag):  # the same inf and nan, in the same places
+        g, w = part(got), part(want)
+        np.testing.assert_array_equal(np.isnan(g), np.isnan(w))
+        np.testing.assert_array_equal(np.where(np.isnan(g), 0, np.isinf(g) * np.sign(g)), np.where(np.isnan(w), 0, np.isinf(w) * np.sign(w)))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-10, atol=1e-12)

@@ -20,7 +20,7 @@ import optree
 
 from . import _core, _levels
 from . import tree as _tree
-from ._batched import BatchedArray, level_of
+from ._batched import BatchedArray, level_of, read_only
 from .random._state import CallState
 
 if TYPE_CHECKING:
@@ -345,9 +345,17 @@ def _describe_leaf(spec, args, treespec, i):
 
 def _create_batched_inputs(leaves, dims, treespec, level):
     batched = [
-        leaf if d is None else BatchedArray(leaf, d, level) for leaf, d in zip(leaves, dims)
+        leaf if d is None else BatchedArray(_example_scalars(leaf), d, level) for leaf, d in zip(leaves, dims)
     ]
     return tuple(batched) if treespec is None else _tree.unflatten(treespec, batched)
+
+
+def _example_scalars(leaf):
+    """A 1-d input's examples are NumPy scalars in the loop (``x[i]``): a read-only view
+    (Note [scalars per example] in vmaprt/_batched.py)."""
+    if leaf.ndim != 1 or type(leaf) is not np.ndarray and type(leaf) is not BatchedArray:
+        return leaf
+    return read_only(leaf)
 
 
 # Outputs -------------------------------------------------------------------------------------
@@ -377,6 +385,8 @@ def _unwrap_leaf(spec, leaf, od, level, size, where):
         nd = leaf.value.ndim
         od = _check_out_dim(spec, od, nd, where)
         value, bdim = leaf.value, leaf.bdim
+        if type(value) is np.ndarray and not value.flags.writeable:
+            value = _writable(value)
         if bdim == od:
             return value
         return np.moveaxis(value, bdim, od)
@@ -393,6 +403,16 @@ def _unwrap_leaf(spec, leaf, od, level, size, where):
         f"out_dim {od}. Return arrays, or give this output out_dims=None to pass it "
         f"through unchanged"
     )
+
+
+def _writable(value):
+    """An output of one scalar per example is an ordinary array again (Note [scalars
+    per example] in vmaprt/_batched.py); a view of a read-only input stays read-only."""
+    try:
+        value.flags.writeable = True
+    except ValueError:
+        pass
+    return value
 
 
 def _check_out_dim(spec, od, nd, where):
@@ -444,19 +464,18 @@ def _run(spec, leaves, dims, treespec, size, kwargs, offset=0, total=None, rng_s
 
 
 def _call_level(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):
-    # Note [buffer cache]: while func runs, NumPy allocates array data through
-    # vmaprt/_cache.h, which hands batch-sized blocks freed by earlier steps (and
-    # earlier calls) out again instead of faulting in fresh pages.
-    allocator = _core.use_cache(leaves)
-    level, token = _levels.push(size, spec.randomness, offset, total, rng_shared)
-    try:
+    def body(level):
+        # Note [buffer cache]: while func runs, NumPy allocates array data through
+        # vmaprt/_cache.h, which hands batch-sized blocks freed by earlier steps (and
+        # earlier calls) out again instead of faulting in fresh pages.  Like the level,
+        # the allocator is set in this call's own context only (Note [entering a
+        # level atomically] in vmaprt/_levels.py).
+        _core.use_cache(leaves)
         batched = _create_batched_inputs(leaves, dims, treespec, level)
         out = spec.func(*batched, **kwargs)
         return _unwrap_batched(spec, out, level, size)
-    finally:
-        _levels.pop(level, token)
-        if allocator is not None:
-            _core.restore_allocator(allocator)
+
+    return _levels.run_in_level(body, size, spec.randomness, offset, total, rng_shared)
 
 
 def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng_shared):

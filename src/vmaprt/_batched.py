@@ -17,6 +17,7 @@ Note [dispatch at the innermost level]
 
 from __future__ import annotations
 
+import builtins
 import dis
 import functools
 import math
@@ -195,11 +196,31 @@ class BatchedArray(NDArrayOperatorsMixin):
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
         _check_alive(self.level)
-        value = self.value.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
-        return BatchedArray(value, self.bdim, self.level)
+        x = self.value
+        if type(x) is np.ndarray and copy:
+            if not np.can_cast(x.dtype, dtype, casting):
+                raise TypeError(
+                    f"Cannot cast array data from {x.dtype!r} to {np.dtype(dtype)!r} "
+                    f"according to the rule {casting!r}"
+                )
+            # Note [per-example layout] in vmaprt/_rules/_helpers.py
+            from ._rules._helpers import copy_examples
 
-    def copy(self, order="K"):
-        return np.copy(self, order=order)
+            out = BatchedArray(copy_examples(x, self.bdim, order, dtype), 0, self.level)
+        else:  # (batched at several levels, or copy=False: NumPy decides whether it copies)
+            value = x.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+            if value is x:
+                return self
+            out = BatchedArray(value, self.bdim, self.level)
+        if is_scalar(self):  # (a scalar's astype is one)
+            as_scalar(out.value)
+        return out
+
+    def copy(self, order="C"):  # (ndarray.copy's default order, not np.copy's)
+        out = np.copy(self, order=order)
+        if is_scalar(self) and type(out) is BatchedArray:  # (a scalar's copy is one)
+            as_scalar(out.value)
+        return out
 
     def __copy__(self):
         return np.copy(self)
@@ -219,8 +240,47 @@ class BatchedArray(NDArrayOperatorsMixin):
     def clip(self, min=None, max=None, out=None, **kwargs):
         return np.clip(self, min, max, out=out, **kwargs)
 
+    # ndarray's ** by an exact Python 2 is np.square (bool ** 2 is int8, not int64),
+    # by -1 np.reciprocal and by 0.5 np.sqrt for inexact arrays (NumPy's fast_scalar_power).
+    def __pow__(self, other):
+        op = None if is_scalar(self) else _fast_power(self.dtype, other)  # (not for scalars)
+        return np.power(self, other) if op is None else op(self)
+
+    def __ipow__(self, other):
+        if is_scalar(self):  # Note [scalars per example]
+            return NotImplemented
+        op = _fast_power(self.dtype, other)
+        return np.power(self, other, out=(self,)) if op is None else op(self, out=(self,))
+
+    def __matmul__(self, other):
+        _refuse_scalar_matmul(self, other)
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        _refuse_scalar_matmul(other, self)
+        return np.matmul(other, self)
+
+    def view(self, dtype=None, type=None):
+        """Per-example ``ndarray.view(dtype)``: a view of the same memory; a new itemsize
+        rescales each example's last axis, which must be contiguous, as in NumPy."""
+        _check_alive(self.level)
+        if type is not None or isinstance(dtype, builtins.type) and issubclass(dtype, np.ndarray):
+            raise RuntimeError(
+                "vmap: x.view(type) would change the array class inside vmap, which "
+                "cannot be batched; use x.view(dtype) or np.asarray outside the vmapped function"
+            )
+        x = self.value if self.bdim == 0 else np.moveaxis(self.value, self.bdim, 0)
+        if dtype is not None and x.ndim == 1 and np.dtype(dtype).itemsize != x.dtype.itemsize:
+            raise ValueError(
+                "Changing the dtype of a 0d array is only supported if the itemsize is unchanged"
+            )
+        return BatchedArray(x.view() if dtype is None else x.view(dtype), 0, self.level)
+
     def fill(self, value):
-        self[...] = value
+        if not is_scalar(self):
+            self[...] = value
+        elif type(value) is not BatchedArray:  # a NumPy scalar's fill converts, then does nothing
+            np.zeros((), self.dtype).fill(value)
 
     def sort(self, axis=-1, kind=None, order=None):
         self[...] = np.sort(self, axis=axis, kind=kind, order=order)
@@ -230,6 +290,113 @@ class BatchedArray(NDArrayOperatorsMixin):
 
     def compress(self, condition, axis=None, out=None):
         return np.compress(condition, self, axis=axis, out=out)
+
+
+def _fast_power(dtype, exponent):
+    if type(exponent) is int:
+        op = np.square if exponent == 2 else np.reciprocal if exponent == -1 else None
+    elif type(exponent) is float and exponent == 0.5:
+        op = np.sqrt
+    else:
+        return None
+    if op is np.square:
+        return op if dtype.kind != "O" else None
+    return op if dtype.kind in "fc" else None
+
+
+# Note [scalars per example]
+#     The loop's example of a 1-d input, x[i], is a NumPy scalar, and so are the 0-d
+#     results of integer indexing, ufuncs and reductions: immutable values, not
+#     views.  ``w = y[0]; w += 1`` rebinds w and leaves y alone, and ``w[...] = 7``
+#     or ``out=w`` is a TypeError.  Under vmap such a value is a BatchedArray whose
+#     physical array is (B,) and read-only: in-place operators on it return a new
+#     value, and writes into it raise NumPy's TypeError.  0-d *arrays* (np.copy,
+#     np.zeros_like, np.array, views such as reshape(())) stay writable.
+def _storage(x):
+    """The ndarray under a physical value batched at any number of levels."""
+    while type(x) is BatchedArray:
+        x = x.value
+    return x
+
+
+def is_scalar(x):
+    """Whether the BatchedArray ``x`` stands for a NumPy scalar per example."""
+    v = _storage(x.value)
+    return x.value.ndim == 1 and type(v) is np.ndarray and not v.flags.writeable
+
+
+def as_scalar(out):
+    """Mark a fresh physical result of one element per example (never a view of an
+    input) as one NumPy scalar per example."""
+    v = _storage(out)
+    if type(v) is np.ndarray and out.ndim == 1:
+        v.flags.writeable = False
+    return out
+
+
+def read_only(x):
+    """A read-only view of a physical value (of an input whose examples are scalars)."""
+    if type(x) is BatchedArray:
+        return BatchedArray(read_only(x.value), x.bdim, x.level)
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
+# Functions whose 0-d result is a 0-d array, not a scalar, for a scalar argument too.
+_ARRAY_RESULTS = {
+    np.copy, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.array, np.asarray,
+    np.asanyarray, np.require, np.asarray_chkfinite, np.where, np.block, np.roll, np.isin,
+    np.real_if_close, np.i0, np.cov, np.polyint, np.fft.fftn, np.fft.ifftn, np.linalg.tensorsolve,
+}  # fmt: skip
+
+
+def _root(a):
+    a = _storage(a)
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _fresh(out, values):
+    """Whether ``out`` is new memory rather than a view of an operand (a view of a
+    scalar is read-only already, a view of an array is an array)."""
+    if type(out) is np.ndarray and out.base is None:  # (the common case: it owns its data)
+        return not any(v is out for v in values)  # (np.real of a real array is the array)
+    root = _root(out)
+    return type(root) is np.ndarray and not any(
+        type(v) in (np.ndarray, BatchedArray) and _root(v) is root for v in values
+    )
+
+
+def _refuse_scalar_matmul(a, b):
+    """NumPy scalars have no ``@``: the loop's TypeError, where both operands are."""
+    if all(type(x) is BatchedArray and is_scalar(x) or isinstance(x, (np.generic, int, float, complex)) for x in (a, b)):
+        raise TypeError(f"unsupported operand type(s) for @: {_scalar_name(a)!r} and {_scalar_name(b)!r}")
+
+
+def _scalar_name(x):
+    return f"numpy.{x.dtype.type.__name__}" if hasattr(x, "dtype") else type(x).__name__
+
+
+def _inplace_method(ufunc, name):
+    def method(self, other):
+        if is_scalar(self):  # a NumPy scalar: ``x += y`` rebinds x
+            return NotImplemented
+        return ufunc(self, other, out=(self,))
+
+    method.__name__ = method.__qualname__ = f"__i{name}__"
+    return method
+
+
+for _name_, _ufunc in [
+    ("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("matmul", np.matmul),
+    ("truediv", np.true_divide), ("floordiv", np.floor_divide), ("mod", np.remainder),
+    ("lshift", np.left_shift), ("rshift", np.right_shift), ("and", np.bitwise_and),
+    ("xor", np.bitwise_xor), ("or", np.bitwise_or),
+]:  # fmt: skip
+    setattr(BatchedArray, f"__i{_name_}__", _inplace_method(_ufunc, _name_))
+del _name_, _ufunc
 
 
 def _forward(func, name):
@@ -439,6 +606,11 @@ def _write_out(out, result, casting, name):
 
 # Functions ------------------------------------------------------------------------
 def _dispatch_function(func, args, kwargs):
+    if func in _SCALAR_TARGETS and args and type(args[0]) is BatchedArray and is_scalar(args[0]):
+        message = _SCALAR_TARGETS[func]
+        if message is None:
+            return None
+        raise TypeError(message.format(f"numpy.{args[0].dtype.type.__name__}"))
     level = level_of(kwargs.values(), level_of(args)) if kwargs else level_of(args)
     entry = RULES.get(func)
     if entry is None:
@@ -452,6 +624,16 @@ def _dispatch_function(func, args, kwargs):
         casting = "unsafe" if func in _UNSAFE_OUT else "same_kind"
         return _write_out(out, func(*args, **kwargs), casting, _name(func))
     return apply_rule(entry, args, kwargs, level)
+
+
+# What NumPy's in-place functions do with a scalar target (Note [scalars per example]):
+# an error, or nothing (np.put).
+_SCALAR_TARGETS = {
+    np.copyto: "copyto() argument 1 must be a numpy.ndarray, not {}",
+    np.putmask: "putmask: first argument must be an array",
+    np.place: "place() argument 1 must be numpy.ndarray, not {}",
+    np.put: None,
+}
 
 
 # NumPy functions whose out= takes any dtype, as their reductions cast into it
@@ -503,6 +685,16 @@ def apply_rule(entry, args, kwargs, level):
         out, out_bdim = entry.rule(values, bdims, *rest, **params)
     except NoBatchRule as e:
         return fallback(entry.func, args, kwargs, level, why=str(e) or "this form of call")
+    if type(out_bdim) is int and type(out) in (np.ndarray, BatchedArray):
+        if out.ndim == 1:
+            if entry.func not in _ARRAY_RESULTS and _fresh(out, values):
+                as_scalar(out)  # Note [scalars per example]
+        elif not (out_bdim == 0 and type(out) is np.ndarray and out.flags.c_contiguous) and _fresh(out, values):
+            # Note [per-example layout] in vmaprt/_rules/_helpers.py: a new result is
+            # contiguous per example, as NumPy's result for one example is.
+            from ._rules._helpers import laid_out_per_example
+
+            out, out_bdim = laid_out_per_example(out, out_bdim)
     if type(out_bdim) is int and type(out) is np.ndarray:
         return BatchedArray(out, out_bdim, level)
     return wrap(out, out_bdim, level)
@@ -567,9 +759,23 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         kwargs = dict(kwargs)
         del kwargs["out"]
         casting = kwargs.get("casting", "same_kind")
+        if any(isinstance(t, np.generic) or type(t) is BatchedArray and is_scalar(t)
+               for t in (out if isinstance(out, tuple) else (out,))):
+            raise TypeError("return arrays must be of ArrayType")  # (a NumPy scalar per example)
         # (where= of __call__ and outer masks the output; of reduce, the input)
         where = kwargs.pop("where", True) if method in ("__call__", "outer") else True
-        result = getattr(ufunc, method)(*inputs, **kwargs)
+        try:
+            result = getattr(ufunc, method)(*inputs, **kwargs)
+        except Exception:
+            if method == "__call__":  # NumPy checks the cast into out= before it computes
+                _check_out_casting(ufunc, inputs, out, casting)
+            raise
+        if method == "__call__":
+            try:
+                _check_out_shape(result, out)
+            except ValueError:  # (NumPy's casting check comes first)
+                _check_out_casting(ufunc, inputs, out, casting)
+                raise
         if where is not True:
             results = result if isinstance(result, tuple) else (result,)
             result = tuple(np.where(where, r, o) for r, o in zip(results, out))
@@ -580,6 +786,8 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         entry = RULES.get(ufunc)
         if entry is not None:
             return apply_rule(entry, inputs, kwargs, level)
+    if method == "at" and type(inputs[0]) is BatchedArray and is_scalar(inputs[0]):
+        raise TypeError("first operand must be array")
     rule = _UFUNC_METHOD_RULES[method]
     name = f"np.{ufunc.__name__}.{method}"
     batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]
@@ -598,7 +806,37 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
         out, out_bdim = rule(ufunc, values, bdims, **params)
     except NoBatchRule as e:
         return fallback(getattr(ufunc, method), inputs, kwargs, level, name, str(e) or "this form of call")
+    if out_bdim == 0 and type(out) in (np.ndarray, BatchedArray) and out.ndim == 1:
+        as_scalar(out)  # Note [scalars per example] (a ufunc's result is new memory)
     return wrap(out, out_bdim, level)
+
+
+def _check_out_shape(result, out):
+    """NumPy's error for an out= that the result does not broadcast to, per example (the
+    written value may not drop leading 1s, as a setitem value may)."""
+    for res, target in zip(result if isinstance(result, tuple) else (result,), out if isinstance(out, tuple) else (out,)):
+        if target is None:
+            continue
+        shape, want = tuple(np.shape(res)), tuple(np.shape(target))
+        if len(shape) > len(want) or any(a != 1 and a != b for a, b in zip(shape[::-1], want[::-1])):
+            raise ValueError(
+                f"non-broadcastable output operand with shape {want} doesn't match the "
+                f"broadcast shape {np.broadcast_shapes(shape, want) if len(shape) <= len(want) else shape}"
+            )
+
+
+def _check_out_casting(ufunc, inputs, out, casting):
+    dtypes = [type(a) if type(a) in (int, float, complex) else getattr(a, "dtype", None) for a in inputs]
+    try:
+        results = ufunc.resolve_dtypes(tuple(dtypes) + (None,) * ufunc.nout)[ufunc.nin :]
+    except Exception:
+        return
+    for res, target in zip(results, out if isinstance(out, tuple) else (out,)):
+        if target is not None and not np.can_cast(res, target.dtype, casting=casting):
+            raise TypeError(
+                f"Cannot cast ufunc '{ufunc.__name__}' output from {res!r} to "
+                f"{target.dtype!r} with casting rule {casting!r}"
+            )
 
 
 _UFUNC_METHOD_RULES = {}
@@ -635,6 +873,8 @@ def _dispatch_getitem(x, key):
 
 
 def _dispatch_setitem(x, key, value):
+    if is_scalar(x):  # Note [scalars per example]
+        raise TypeError(f"'numpy.{x.dtype.type.__name__}' object does not support item assignment")
     key = _key_tuple(key)
     level = level_of(key, level_of((x, value)))
     _check_levels_of_target(x, [value, *key])
@@ -738,7 +978,10 @@ def _stack(results, level, name):
             stacked.append(leaf)
             continue
         try:
-            stacked.append(BatchedArray(np.stack(column), 0, level))
+            value = np.stack(column)
+            if all(isinstance(c, np.generic) for c in column):
+                as_scalar(value)  # Note [scalars per example]
+            stacked.append(BatchedArray(value, 0, level))
         except ValueError as e:
             raise RuntimeError(
                 f"vmap: {name} returned results of different shapes for different "

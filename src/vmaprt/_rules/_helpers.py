@@ -37,6 +37,10 @@ __all__ = [
     "check_core",
     "defbatched",
     "on_one_example",
+    "example_order",
+    "example_contiguous",
+    "copy_examples",
+    "laid_out_per_example",
 ]
 
 not_mapped = None
@@ -162,6 +166,19 @@ def with_mask(x, bdim, where):
     A batched mask (``Mapped``) and ``x`` both go batch-first and broadcast
     against each other; an unbatched mask broadcasts from the right as it is.
     """
+    shape = tuple(shape_of(x))
+    shape = shape[:bdim] + shape[bdim + 1 :] if bdim is not None else shape
+    mask = where.value if type(where) is Mapped else where
+    mshape = tuple(shape_of(mask))
+    mshape = mshape[: where.bdim] + mshape[where.bdim + 1 :] if type(where) is Mapped else mshape
+    # Per example, the mask broadcasts to the array; never the other way (nor onto the batch axis).
+    if len(mshape) > len(shape):
+        raise ValueError("input operand has more dimensions than allowed by the axis remapping")
+    if any(m != 1 and m != n for m, n in zip(mshape[::-1], shape[::-1])):
+        raise ValueError(
+            f"operands could not be broadcast together with remapped shapes "
+            f"[original->remapped]: {shape} {mshape}"
+        )
     if type(where) is not Mapped:
         return x, bdim, where
     size = batch_size([x, where.value], [bdim, where.bdim])
@@ -227,6 +244,11 @@ def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=No
             out, out_bdim = rule([one], [0], axis, *rest, **kwargs)
             return out[:0], out_bdim
         nd = x.ndim - 1
+        if nd == 0 and axis is not None:
+            # NumPy's legacy acceptance of axis 0 or -1 for a 0-d example (np.sum, np.max,
+            # np.cumsum; np.mean refuses): its own check, then the whole example.
+            func(np.zeros((), x.dtype), axis, *rest, **{k: v for k, v in kwargs.items() if k not in ("where", "mean")})
+            axis = None
         if axis is None and flat_when_none:
             keepdims = kwargs.pop("keepdims", False)
             flat = x.reshape(x.shape[0], math.prod(x.shape[1:]))
@@ -419,3 +441,87 @@ def _empty_along(out, bdim):
         bdims = (bdim,) * len(out) if type(bdim) is int else bdim
         return type(out)(_empty_along(o, b) for o, b in zip(out, bdims))
     return out[(slice(None),) * bdim + (slice(0, 0),)]
+
+
+# Note [per-example layout]
+#     Whether ravel/reshape return a view, and so whether a write through them
+#     reaches the array, depends on one example's memory layout.  An example's
+#     layout is the physical array's strides without the batch axis, so it matches
+#     the loop's ``x[i]`` for inputs; copies made under vmap (``.copy()``,
+#     ``astype``) put the batch axis outermost, so that each example is contiguous
+#     in the order NumPy's copy of it would be, and so do new results (of
+#     ufuncs, and of every rule, in apply_rule) whose batch axis would otherwise
+#     lie between an example's axes in memory (mapping over a middle or the last
+#     axis): NumPy's result for one example is contiguous.  That one costs a
+#     copy.  Not covered: the order of a contiguous example where NumPy picks
+#     a non-C one for a function's result (np.concatenate of F-ordered examples
+#     is F-ordered in NumPy, C-ordered here).
+def example_order(x, order):
+    """The per-example axis order (a permutation, outermost first) that ``order``
+    ('C', 'F', 'A', 'K') means for one example of the batch-first ``x``."""
+    nd = ndim_of(x) - 1
+    order = order.upper() if isinstance(order, str) else "C" if order is None else order
+    c = tuple(range(nd))
+    if order == "C" or nd < 2:
+        return c
+    if order == "F":
+        return c[::-1]
+    if order == "A":
+        return c[::-1] if example_contiguous(x, c[::-1]) and not example_contiguous(x, c) else c
+    if order == "K":
+        if example_contiguous(x, c):
+            return c
+        if example_contiguous(x, c[::-1]):
+            return c[::-1]
+        strides = _example_strides(x)
+        return tuple(sorted(c, key=lambda i: -abs(strides[i])))
+    raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+
+
+def _example_strides(x):
+    """One example's strides of the batch-first ``x``, batched at any number of levels."""
+    v, n = materialize(x)  # (views of the one ndarray underneath: every batch axis first)
+    return v.strides[n + 1 :] if n else v.strides[1:]
+
+
+def example_contiguous(x, perm):
+    """Whether each example of the batch-first ``x``, its axes taken in the order
+    ``perm``, is one contiguous block (size-1 axes do not count, as in NumPy's flags)."""
+    shape, strides = tuple(shape_of(x))[1:], _example_strides(x)
+    if 0 in shape:
+        return True
+    step = x.dtype.itemsize
+    for i in reversed(perm):
+        if shape[i] == 1:
+            continue
+        if strides[i] != step:
+            return False
+        step *= shape[i]
+    return True
+
+
+def copy_examples(x, bdim, order="K", dtype=None):
+    """A copy of the ndarray ``x`` with the batch axis outermost and each example laid out
+    as NumPy's copy of one example with ``order`` would be (Note [per-example layout]);
+    batch-first."""
+    x = move_to_front(x, bdim)
+    perm = example_order(x, order)
+    if perm == tuple(range(x.ndim - 1)):
+        return np.array(x, dtype=dtype, order="C", copy=True)
+    inverse = np.argsort((0,) + tuple(p + 1 for p in perm))
+    y = np.array(x.transpose((0,) + tuple(p + 1 for p in perm)), dtype=dtype, order="C", copy=True)
+    return y.transpose(inverse)
+
+
+def laid_out_per_example(out, bdim):
+    """A new result ``out`` with each example contiguous, in the memory order of its
+    axes, as NumPy's result for one example is: ``(out, bdim)`` unchanged when it is,
+    a copy with the batch axis outermost otherwise (Note [per-example layout])."""
+    if bdim == 0 and type(out) is np.ndarray and out.flags.c_contiguous:
+        return out, bdim
+    x = move_to_front(out, bdim)
+    if example_contiguous(x, example_order(x, "K")):
+        return out, bdim
+    if type(out) is np.ndarray:
+        return copy_examples(out, bdim, "K"), 0
+    return np.copy(x, order="C"), 0  # (batched at outer levels too: their copy puts this batch outermost)

@@ -7,14 +7,16 @@ import numpy as np
 
 from .. import _core, _parallel
 from .._batched import BatchedArray, register_ufunc_method, unbatched_target_error
-from .._registry import COMPOSITE, NoBatchRule, register_batch_rule
+from .._registry import COMPOSITE, Mapped, NoBatchRule, register_batch_rule
 from ._helpers import (
     as_rows,
     bdim_at_front,
     front,
     batch_size,
     broadcast_batched,
+    copy_examples,
     defelementwise,
+    laid_out_per_example,
     defpreserving,
     flat_examples,
     move_to_front,
@@ -67,6 +69,13 @@ def _axes_from_end(ufunc, args, bdims, axes=None, axis=None, keepdims=False):
 @register_ufunc_method("__call__")
 def ufunc_call(ufunc, args, bdims, **kwargs):
     """The rule of every ufunc's ``__call__`` (and of np.matmul given ``axes=``)."""
+    out, bdim = _ufunc_call(ufunc, args, bdims, **kwargs)
+    if ufunc.signature is None and type(out) in (np.ndarray, BatchedArray) and ndim_of(out) > 1:
+        return laid_out_per_example(out, bdim)
+    return out, bdim
+
+
+def _ufunc_call(ufunc, args, bdims, **kwargs):
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         if ufunc.signature is None:
             raise NoBatchRule("axes=/axis= of a ufunc without core dimensions")
@@ -147,6 +156,9 @@ def _reduce(ufunc, args, bdims, axis=0, where=True, **kwargs):
     (x,), (bdim,) = args, bdims
     x, bdim, where = with_mask(x, bdim, where)
     x = move_to_front(x, bdim)
+    if x.ndim == 1 and axis is not None:  # NumPy's legacy axis 0 or -1 of a 0-d example
+        ufunc.reduce(np.zeros((), x.dtype), axis, **kwargs)
+        axis = None
     axes = normalize_axes(axis, x.ndim - 1)
     return ufunc.reduce(x, tuple(a + 1 for a in axes), where=where, **kwargs), 0
 
@@ -155,6 +167,8 @@ def _reduce(ufunc, args, bdims, axis=0, where=True, **kwargs):
 def _accumulate(ufunc, args, bdims, axis=0, **kwargs):
     (x,), (bdim,) = args, bdims
     x = move_to_front(x, bdim)
+    if x.ndim == 1:
+        raise TypeError("cannot accumulate on a scalar")
     return ufunc.accumulate(x, normalize_axis(axis, x.ndim - 1) + 1, **kwargs), 0
 
 
@@ -195,7 +209,7 @@ def _at(ufunc, args, bdims, **kwargs):
     b = [bdim_at_front(b[0], bbdim[0], size)] if b else []
     for i in range(size):
         index = [v if d is None else v[i] for v, d in zip(parts, pbdims)]
-        ufunc.at(a[i], tuple(index) if type(ibdim) is list else index[0], *(v[i] for v in b))
+        ufunc.at(a[i, ...], tuple(index) if type(ibdim) is list else index[0], *(v[i] for v in b))
     return None, None
 
 
@@ -214,23 +228,45 @@ def _where(args, bdims, *rest):
 register_batch_rule(np.where, _where)
 
 
-def _clip(args, bdims, *rest, **kwargs):
-    args = [None if a is np._NoValue else a for a in args]
-    for key in ("min", "max"):
-        if kwargs.get(key, np._NoValue) is np._NoValue:
-            kwargs.pop(key, None)
-    values, bdim = broadcast_batched(args, bdims)
+def _clip(args, bdims, *rest, min=np._NoValue, max=np._NoValue, **kwargs):
+    """np.clip: the bounds, positional (a_min, a_max) or keyword (min=, max=), batched
+    or not, are operands that broadcast with ``a`` per example (NumPy's checks first)."""
+    no = np._NoValue
+    args, bdims = list(args) + [no] * (3 - len(args)), list(bdims) + [None] * (3 - len(bdims))
+    if args[1] is no and args[2] is no:
+        for i, bound in enumerate([min, max], 1):
+            args[i], bdims[i] = (bound.value, bound.bdim) if type(bound) is Mapped else (bound, None)
+    elif args[1] is no or args[2] is no:
+        raise TypeError(f"clip() missing 1 required positional argument: '{'a_min' if args[1] is no else 'a_max'}'")
+    elif min is not no or max is not no:
+        raise ValueError(
+            "Passing `min` or `max` keyword argument when `a_min` and `a_max` are provided is forbidden."
+        )
+    values, bdim = broadcast_batched([None if a is no else a for a in args], bdims)
     return np.clip(*values, *rest, **kwargs), bdim
 
 
-register_batch_rule(np.clip, _clip, nargs=3)
+register_batch_rule(np.clip, _clip, nargs=3, kw_operands=("min", "max"))
 
 defelementwise(np.isclose, nargs=2)
 for _f in [np.nan_to_num, np.real_if_close, np.sinc, np.i0, np.angle]:
     defelementwise(_f, nargs=1)
 
-for _f in [np.real, np.imag, np.iscomplex, np.isreal, np.round, np.around, np.fix, np.copy]:
+for _f in [np.real, np.imag, np.iscomplex, np.isreal, np.round, np.around, np.fix]:
     defpreserving(_f)
+
+
+def _copy(args, bdims, order="K", subok=False):
+    """np.copy: each example laid out as NumPy's copy of it (Note [per-example layout])."""
+    (x,), (bdim,) = args, bdims
+    if type(x) is not np.ndarray:  # batched at an outer level too: the inner batch outermost
+        if order in ("F", "f"):
+            return np.copy(np.moveaxis(x, bdim, -1), order="F", subok=subok), ndim_of(x) - 1
+        return np.copy(move_to_front(x, bdim), order="C", subok=subok), 0
+    return copy_examples(x, bdim, order), 0
+
+
+register_batch_rule(np.copy, _copy, nargs=1)
 
 
 # More elementwise functions ----------------------------------------------------------------

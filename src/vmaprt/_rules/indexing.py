@@ -35,12 +35,14 @@ def _refuse_mask():
     )
 
 
-def _entries(key, ndim):
-    """Normalize a per-example key: a list of ``(kind, value, bdim)``.
+def _entries(key, shape):
+    """Normalize a per-example key for an example of ``shape``: a list of
+    ``(kind, value, bdim)``.
 
     kind is 'slice', 'none', 'int' or 'array'; Ellipsis is expanded and an
     unbatched boolean mask becomes its integer index arrays.
     """
+    ndim = len(shape)
     out, consumed, ellipsis = [], 0, None
     for value, bdim in key:
         if value is None:
@@ -59,10 +61,18 @@ def _entries(key, ndim):
             raise NoBatchRule("a boolean scalar index")  # rare enough for the loop
         else:
             if bdim is None and type(value) is not _batched.BatchedArray:
-                value = np.asarray(value)
+                # (an empty list indexes as intp, as NumPy reads it, not as float64)
+                value = np.asarray(value, dtype=np.intp if type(value) in (list, tuple) and not np.size(value) else None)
             if value.dtype == np.bool_:
                 if bdim is not None:
                     raise _refuse_mask()
+                if ellipsis is None and np.size(value):  # (NumPy's check, per example; an empty mask passes)
+                    for axis, (m, n) in enumerate(zip(shape_of(value), shape[consumed:]), consumed):
+                        if m != n:
+                            raise IndexError(
+                                f"boolean index did not match indexed array along axis {axis}; size "
+                                f"of axis is {n} but size of corresponding boolean axis is {m}"
+                            )
                 parts = value.nonzero()  # an outer-level mask refuses here, rightly
                 out.extend(("array", p, None) for p in parts)
                 consumed += len(parts)
@@ -85,18 +95,21 @@ def _entries(key, ndim):
     return out[:ellipsis] + fill + out[ellipsis:]
 
 
-def _plan(entries, size):
-    """The physical key, and where the batch axis of the result lands.
+def _plan(entries, shape, size):
+    """The physical key, the per-example result shape, and where the batch axis of
+    the result lands.
 
-    Returns ``(pkey, nres, layout)``: ``nres`` is the per-example result rank,
-    and ``layout`` is None when the physical result is ``[B, *result]``, an int
-    ``n`` when it is ``[*adv, B, *rest]`` (batch at axis n), or a permutation
-    taking ``[B, *result]`` to the physical order.
+    Returns ``(pkey, rshape, layout)``: ``rshape`` is the shape of one example's
+    ``x[key]`` (``shape`` is one example's shape; None skips it, and ``rshape`` is
+    None), and ``layout`` is None when
+    the physical result is ``[B, *result]``, an int ``n`` when it is
+    ``[*adv, B, *rest]`` (batch at axis n), or a permutation taking
+    ``[B, *result]`` to the physical order.
     """
     has_array = any(kind == "array" for kind, _, _ in entries)
-    nres = sum(kind in ("slice", "none") for kind, _, _ in entries)
     if not has_array:
-        return (slice(None),) + tuple(v for _, v, _ in entries), nres, None
+        rshape = None if shape is None else _result_shape(entries, shape)
+        return (slice(None),) + tuple(v for _, v, _ in entries), rshape, None
     adv = [i for i, (kind, _, _) in enumerate(entries) if kind in ("int", "array")]
     adjacent = adv == list(range(adv[0], adv[0] + len(adv)))
     shapes = []
@@ -114,10 +127,11 @@ def _plan(entries, size):
             "shapes " + " ".join(str(s) for s in shapes)
         ) from None
     nb = len(bshape)
-    nres += nb
+    rshape = None if shape is None else _result_shape(entries, shape, bshape, adjacent)
+    nres = sum(kind in ("slice", "none") for kind, _, _ in entries) + nb
     if not any(b is not None for _, _, b in entries):
         pkey = (slice(None),) + tuple(v for _, v, _ in entries)
-        return pkey, nres, None if adjacent else nb
+        return pkey, rshape, None if adjacent else nb
     values = []
     for kind, v, b in entries:
         if b is not None:
@@ -127,42 +141,129 @@ def _plan(entries, size):
     pkey = (np.arange(size).reshape((size,) + (1,) * nb),) + tuple(values)
     pre = sum(kind in ("slice", "none") for kind, _, _ in entries[: adv[0]])
     if not adjacent or pre == 0:
-        return pkey, nres, None
+        return pkey, rshape, None
     # Physical [B, *adv, *pre, *post]; per example [*pre, *adv, *post].
     perm = (0, *range(1 + pre, 1 + pre + nb), *range(1, 1 + pre), *range(1 + pre + nb, 1 + nres))
-    return pkey, nres, perm
+    return pkey, rshape, perm
+
+
+def _result_shape(entries, shape, bshape=None, adjacent=True):
+    """One example's ``x[key]`` shape: a slice keeps its length, None adds a 1, and the
+    advanced indices' broadcast shape ``bshape`` goes where the first of them is when
+    they are adjacent, in front otherwise (NumPy's placement rule)."""
+    out, axis, placed = [], 0, bshape is None or not adjacent
+    for kind, v, _ in entries:
+        if kind == "none":
+            out.append(1)
+            continue
+        if kind == "slice":
+            out.append(len(range(*v.indices(shape[axis]))))
+        elif not placed:
+            out.extend(bshape)
+            placed = True
+        axis += 1
+    return tuple(out) if adjacent or bshape is None else tuple(bshape) + tuple(out)
 
 
 def _getitem(x, xbdim, key, size):
     x = bdim_at_front(x, xbdim, size)
-    pkey, nres, layout = _plan(_entries(key, ndim_of(x) - 1), size)
+    entries = _entries(key, tuple(shape_of(x)[1:]))
+    pkey, _, layout = _plan(entries, None, size)
     out = _batched.getitem(x, pkey)
+    if _is_element(entries, key):
+        return _batched.as_scalar(np.copy(out)), 0  # NumPy's y[i] of one element is a scalar copy
+    if ndim_of(x) == 1 and not _batched._storage(x).flags.writeable:
+        return np.copy(out), 0  # a NumPy scalar indexed (s[...], s[None]) is a new array
     if layout is None or type(layout) is int:
         return out, layout or 0
     return np.transpose(out, np.argsort(layout)), 0
+
+
+def _example_shape(v, vbdim):
+    s = tuple(shape_of(v))
+    return s if vbdim is None else s[:vbdim] + s[vbdim + 1 :]
+
+
+def _check_bounds(entries, shape):
+    """NumPy's IndexError for an integer of the key outside its axis."""
+    axis = 0
+    for kind, i, _ in entries:
+        if kind == "none":
+            continue
+        if kind == "int" and not -shape[axis] <= i < shape[axis]:
+            raise IndexError(f"index {i} is out of bounds for axis {axis} with size {shape[axis]}")
+        axis += 1
+
+
+def _is_element(entries, key):
+    """Whether the key picks one element with integers only (no Ellipsis): NumPy reads
+    it as a scalar, and writes it from a scalar or a 0-d array only."""
+    return all(k == "int" for k, _, _ in entries) and all(v is not Ellipsis for v, _ in key)
 
 
 def _setitem(x, xbdim, key, v, vbdim, size):
     x = move_to_front(x, xbdim)
     if _masked_fill(x, key, v, vbdim):
         return
-    pkey, nres, layout = _plan(_entries(key, ndim_of(x) - 1), size)
-    if layout is None and vbdim is None:  # v broadcasts from the right as it is
-        _batched.setitem(x, pkey, v)
+    entries = _entries(key, tuple(shape_of(x)[1:]))  # (NumPy checks the index first)
+    if vbdim is None:
+        v = _as_target_scalar(v, x.dtype)
+    _check_bounds(entries, tuple(shape_of(x)[1:]))  # (NumPy's bounds check comes first)
+    if _is_element(entries, key) and ndim_of(v) > (vbdim is not None):
+        # One element from an array: NumPy's own error (or its bool/object acceptance),
+        # raised on one element of the target's dtype and a value of one example's shape.
+        one = v if vbdim is None and type(v) in (list, tuple, np.ndarray) else np.zeros(
+            _example_shape(v, vbdim), getattr(v, "dtype", None))
+        np.zeros(1, x.dtype)[0] = one
+    if vbdim is None and ndim_of(v) == 0:  # one number: it broadcasts into any result
+        _batched.setitem(x, _plan(entries, None, size)[0], v)
         return
-    v = bdim_at_front(v, vbdim, 1) if vbdim is None else move_to_front(v, vbdim)
-    lead = nres - (ndim_of(v) - 1)
-    if lead < 0:
-        raise ValueError(
-            f"could not broadcast input array from shape {tuple(shape_of(v))[1:]} into "
-            f"an index result of rank {nres}"
-        )
-    v = np.reshape(v, tuple(shape_of(v))[:1] + (1,) * lead + tuple(shape_of(v))[1:])
+    pkey, rshape, layout = _plan(entries, tuple(shape_of(x)[1:]), size)
+    v = aligned_value(v, vbdim, rshape)
     if type(layout) is int:
         v = np.moveaxis(v, 0, layout)
     elif layout is not None:
         v = np.transpose(v, layout)
     _batched.setitem(x, pkey, v)
+
+
+def _as_target_scalar(v, dtype):
+    """A Python number written into an array of ``dtype``, converted as NumPy converts
+    it per example: ``1 + 0.5j`` into floats is a TypeError, ``inf`` or ``nan`` into
+    ints an OverflowError or ValueError, ``300`` into int8 an OverflowError (an
+    array of the number would be cast silently instead)."""
+    if type(v) not in (int, float, complex, bool):
+        return v
+    target = np.empty((), dtype)
+    target[()] = v
+    return target
+
+
+def aligned_value(v, vbdim, rshape):
+    """The value of ``x[key] = v`` lined up with the batch-first index result
+    ``[B, *rshape]``: ``[1 or B, *shape]`` with ``len(rshape)`` axes after the first.
+
+    Note [per-example broadcasting of a written value]
+        NumPy broadcasts ``v`` into one example's index result: leading 1s of ``v``
+        are dropped, and what is left must broadcast into ``rshape``.  The batch
+        axis must never take part, so an unbatched ``v`` of shape ``(4, 1)`` into
+        ``(4,)`` is NumPy's ValueError, not a row per example, and a batched ``v``
+        of per-example shape ``(1, 4)`` fits ``(4,)``.  setitem and put_along_axis
+        rely on this.
+    """
+    shape = tuple(shape_of(v))
+    if vbdim is not None:
+        shape = shape[:vbdim] + shape[vbdim + 1 :]
+    core = shape
+    while len(core) > len(rshape) and core[0] == 1:
+        core = core[1:]
+    if len(core) > len(rshape) or any(a != 1 and a != b for a, b in zip(core[::-1], rshape[::-1])):
+        raise ValueError(f"could not broadcast input array from shape {shape} into shape {rshape}")
+    lead = (1,) * (len(rshape) - len(core))
+    if vbdim is None:
+        return np.reshape(v, (1,) + lead + core)
+    v = move_to_front(v, vbdim)
+    return np.reshape(v, tuple(shape_of(v))[:1] + lead + core)
 
 
 def _masked_fill(x, key, v, vbdim):
@@ -180,7 +281,9 @@ def _masked_fill(x, key, v, vbdim):
     vnd = ndim_of(v) - (vbdim is not None)
     if mnd > nd or tuple(shape_of(mask)[1:]) != tuple(shape_of(x)[1 : 1 + mnd]) or vnd > nd - mnd:
         return False  # (the loop raises NumPy's error, or v holds one value per selected element)
-    if vbdim is not None:  # one value per example: after the batch axis, past the mask's axes
+    if vbdim is None:
+        v = _as_target_scalar(v, x.dtype)
+    else:  # one value per example: after the batch axis, past the mask's axes
         v = move_to_front(v, vbdim)
         v = np.reshape(v, shape_of(v)[:1] + (1,) * (nd - vnd) + tuple(shape_of(v)[1:]))
     np.copyto(x, v, casting="unsafe", where=np.reshape(mask, shape_of(mask) + (1,) * (nd - mnd)))
@@ -196,14 +299,14 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
     so this runs when ``a`` is batched at some level; a plain ndarray ``a`` with
     batched indices never reaches it (write ``np.asarray(a, like=i)`` for that).
     The indexing dispatches on the indices too, at whatever level they are."""
-    if axis is None:
-        a, axis = np.ravel(a), 0
+    if axis is None or np.ndim(a) == 0:  # (NumPy reads a 0-d a as one of shape (1,))
+        a, axis = np.ravel(a), 0 if axis is None else axis
+    axis = normalize_axis(axis, np.ndim(a))
     n = np.shape(a)[axis]
     if mode == "wrap":
         indices = np.mod(indices, n)
     elif mode == "clip":
         indices = np.clip(indices, 0, n - 1)
-    axis = axis % np.ndim(a) if np.ndim(a) else axis
     result = _batched.getitem(a, (slice(None),) * axis + (indices,))
     if out is not None:
         out[...] = result
@@ -239,19 +342,21 @@ def _put_along_axis(args, bdims, axis):
     arr = _target(arr, ab, "np.put_along_axis")
     size, shape = shape_of(arr)[0], tuple(shape_of(arr)[1:])
     idx = bdim_at_front(idx, ib, size)
+    ishape = tuple(shape_of(idx)[1:])
+    if vb is None:
+        values = _as_target_scalar(values, arr.dtype)
     if axis is None:  # flat indices of each example
-        key = (np.arange(size).reshape((size,) + (1,) * (ndim_of(idx) - 1)),)
-        key += np.unravel_index(idx, shape)
-        if vb is not None:
-            values = move_to_front(values, vb)
-            values = np.reshape(values, shape_of(values)[:1] + (1,) * (ndim_of(idx) - ndim_of(values)) + tuple(shape_of(values)[1:]))
-        _batched.setitem(arr, key, values)
+        if len(ishape) != 1:
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        key = (np.arange(size).reshape(size, 1),) + np.unravel_index(idx, shape)
+        _batched.setitem(arr, key, aligned_value(values, vb, ishape))
         return None, None
-    if vb is not None:
-        values = move_to_front(values, vb)
-        lead = len(shape) - (ndim_of(values) - 1)
-        values = np.reshape(values, shape_of(values)[:1] + (1,) * lead + tuple(shape_of(values)[1:]))
-    np.put_along_axis(arr, idx, values, normalize_axis(axis, len(shape)) + 1)
+    if len(ishape) != len(shape):
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    axis = normalize_axis(axis, len(shape))
+    # Note [per-example broadcasting of a written value]: into arr[fancy index of idx]
+    rshape = np.broadcast_shapes(ishape, shape[:axis] + (1,) + shape[axis + 1 :])
+    np.put_along_axis(arr, idx, aligned_value(values, vb, rshape), axis + 1)
     return None, None
 
 

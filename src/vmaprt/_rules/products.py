@@ -14,7 +14,7 @@ import numpy as np
 from .. import _core
 from .._registry import NoBatchRule, register_batch_rule
 from .elementwise import ufunc_call
-from ._helpers import as_rows, bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
+from ._helpers import anywhere, as_rows, bdim_at_front, broadcast_batched, move_to_front, ndim_of, normalize_axis, shape_of
 
 _LETTERS = string.ascii_letters
 
@@ -59,12 +59,52 @@ def _rowwise_dot(terms, output, z, values):
     return _core.batched_dot(fa, 0, fb, 0).reshape(a.shape[:-1])
 
 
+def _per_example_if_not_finite(rule):
+    """``rule``, except that complex operands holding inf or nan run per example.
+
+    Note [non-finite complex products]
+        A complex product with an infinite entry is nan or inf depending on how its
+        sums are grouped (-inf+0j times 1+1j is -inf+nanj, and so on), and NumPy's
+        own loop, BLAS and the compiled kernels group them differently: a batched
+        call gave -inf+infj where the loop gives nan+nanj.  Only the loop's own
+        per-example calls reproduce the loop there, so such calls run per example.
+    """
+
+    def checked(args, bdims, *rest, **kwargs):
+        for a in args:
+            if getattr(a, "dtype", None) is not None and a.dtype.kind == "c" and not _all_finite(a):
+                raise NoBatchRule("complex operands with an inf or a nan (Note [non-finite complex products])")
+        return rule(args, bdims, *rest, **kwargs)
+
+    return checked
+
+
+def _all_finite(a):
+    return not anywhere(~np.isfinite(a))
+
+
 def _dot_subscripts(na, nb):
     """Per-example einsum expression of ``np.dot`` for operands of rank ``na``, ``nb`` >= 1."""
     la, lb = _LETTERS[:na], list(_LETTERS[na : na + nb])
     lb[-2 if nb >= 2 else -1] = la[-1]
     free_b = [c for i, c in enumerate(lb) if i != (nb - 2 if nb >= 2 else nb - 1)]
     return f"{la},{''.join(lb)}->{la[:-1]}{''.join(free_b)}"
+
+
+def _example_shape(x, bdim):
+    s = tuple(shape_of(x))
+    return s if bdim is None else s[:bdim] + s[bdim + 1 :]
+
+
+def _check_aligned(a, ab, b, bb, ia, ib):
+    """NumPy's error when the contracted axes ``ia`` of ``a`` and ``ib`` of ``b`` (per
+    example) differ in length: einsum, which the batched products end in, would
+    broadcast a length 1 instead."""
+    sa, sb = _example_shape(a, ab), _example_shape(b, bb)
+    if sa[ia] != sb[ib]:
+        raise ValueError(
+            f"shapes {sa} and {sb} not aligned: {sa[ia]} (dim {ia % len(sa)}) != {sb[ib]} (dim {ib % len(sb)})"
+        )
 
 
 def _scalar_or_vector_product(a, ab, b, bb, na, nb):
@@ -81,6 +121,8 @@ def _scalar_or_vector_product(a, ab, b, bb, na, nb):
 def _dot(args, bdims, out=None):  # a non-None out= is written by the dispatcher
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if na and nb:
+        _check_aligned(a, ab, b, bb, -1, -2 if nb >= 2 else -1)
     simple = _scalar_or_vector_product(a, ab, b, bb, na, nb)
     if simple is not None:
         return simple
@@ -118,7 +160,7 @@ def _batched_vector_dot(a, ab, b, bb):
     return np.einsum("zk,zk->z", a, b)  # one level out, einsum finds the kernel again
 
 
-register_batch_rule(np.dot, _dot, nargs=2)
+register_batch_rule(np.dot, _per_example_if_not_finite(_dot), nargs=2)
 
 
 def _matmul(args, bdims, **kwargs):
@@ -128,6 +170,11 @@ def _matmul(args, bdims, **kwargs):
     first, so that the batch axis is never read as a matrix axis."""
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if min(na, nb) == 0:  # (the batch axis must not count as a vector axis)
+        raise ValueError(
+            f"matmul: Input operand {0 if na == 0 else 1} does not have enough dimensions (has 0, "
+            f"gufunc core with signature (n?,k),(k,m?)->(n?,m?) requires 1)"
+        )
     if kwargs.get("axes") is not None or kwargs.get("axis") is not None:
         if min(na, nb) < 2:
             raise NoBatchRule("axes= of np.matmul with a vector operand")
@@ -157,7 +204,7 @@ def _matmul(args, bdims, **kwargs):
     return out, bdim
 
 
-register_batch_rule(np.matmul, _matmul, nargs=2)
+register_batch_rule(np.matmul, _per_example_if_not_finite(_matmul), nargs=2)
 
 
 def _left_product(a, b, bb):
@@ -196,12 +243,14 @@ def _vdot(args, bdims):
     return _batched_vector_dot(fa, 0, fb, 0), 0
 
 
-register_batch_rule(np.vdot, _vdot, nargs=2)
+register_batch_rule(np.vdot, _per_example_if_not_finite(_vdot), nargs=2)
 
 
 def _inner(args, bdims):
     (a, b), (ab, bb) = args, bdims
     na, nb = ndim_of(a) - (ab is not None), ndim_of(b) - (bb is not None)
+    if na and nb:
+        _check_aligned(a, ab, b, bb, -1, -1)
     simple = _scalar_or_vector_product(a, ab, b, bb, na, nb)
     if simple is not None:
         return simple
@@ -211,7 +260,7 @@ def _inner(args, bdims):
     return _batched_einsum(f"{la},{lb}->{la[:-1]}{lb[:-1]}", [a, b], [ab, bb])
 
 
-register_batch_rule(np.inner, _inner, nargs=2)
+register_batch_rule(np.inner, _per_example_if_not_finite(_inner), nargs=2)
 
 
 def _outer(args, bdims):
@@ -254,7 +303,7 @@ def _einsum(args, bdims, **kwargs):
     return _batched_einsum(subscripts, operands, op_bdims, **kwargs)
 
 
-register_batch_rule(np.einsum, _einsum)
+register_batch_rule(np.einsum, _per_example_if_not_finite(_einsum))
 
 
 def _tensordot(args, bdims, axes=2):
@@ -266,7 +315,8 @@ def _tensordot(args, bdims, axes=2):
         a_axes, b_axes = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
     a_axes = [normalize_axis(x, na) for x in a_axes]
     b_axes = [normalize_axis(x, nb) for x in b_axes]
-    if len(a_axes) != len(b_axes):
+    sa, sb = _example_shape(a, ab), _example_shape(b, bb)
+    if len(a_axes) != len(b_axes) or any(sa[x] != sb[y] for x, y in zip(a_axes, b_axes)):
         raise ValueError("shape-mismatch for sum")
     if ab is None or bb is None:  # one batched operand: a single BLAS tensordot
         if ab is not None:
@@ -282,4 +332,4 @@ def _tensordot(args, bdims, axes=2):
     return _batched_einsum(f"{''.join(la)},{''.join(lb)}->{''.join(free)}", [a, b], [ab, bb])
 
 
-register_batch_rule(np.tensordot, _tensordot, nargs=2)
+register_batch_rule(np.tensordot, _per_example_if_not_finite(_tensordot), nargs=2)

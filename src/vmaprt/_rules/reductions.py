@@ -39,6 +39,10 @@ for _f in [np.argmin, np.argmax, np.nanargmin, np.nanargmax, np.cumsum, np.cumpr
 def _diff(args, bdims, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     """np.diff; ``prepend``/``append`` (which may be batched) join ``a`` first, as NumPy does."""
     (a,), (abdim,) = args, bdims
+    if n == 0:  # NumPy returns ``a`` itself, before it looks at prepend/append
+        return a, abdim
+    if n < 0:
+        raise ValueError("order must be non-negative but got " + repr(n))
     mapped = [v for v in (prepend, append) if type(v) is Mapped]
     size = batch_size([a, *(m.value for m in mapped)], [abdim, *(m.bdim for m in mapped)])
     a = bdim_at_front(a, abdim, size)
@@ -213,6 +217,8 @@ def _cumulative(func):
         (x,), (bdim,) = args, bdims
         x = move_to_front(x, bdim)
         nd = ndim_of(x) - 1
+        if nd == 0:  # NumPy reads a 0-d example as one of shape (1,)
+            x, nd = np.reshape(x, tuple(shape_of(x)) + (1,)), 1
         if axis is None:
             if nd > 1:
                 raise ValueError(

@@ -4,12 +4,15 @@ import math
 
 import numpy as np
 
+from .. import _batched
 from .._registry import COMPOSITE, Mapped, NoBatchRule, register_batch_rule
 from ._helpers import (
     along_axis,
     bdim_at_front,
     batch_size,
     defcomposite,
+    example_contiguous,
+    example_order,
     flat_examples,
     move_to_front,
     moveaxis,
@@ -36,6 +39,8 @@ def _resolve_shape(shape, size):
 def _reshape(args, bdims, shape=None, order="C", *, newshape=None, copy=None):
     (x,), (bdim,) = args, bdims
     shape = newshape if shape is None else shape
+    if _scalars(x) and shape != ():  # a NumPy scalar reshaped is a new array
+        x = np.copy(x)
     per_example = shape_of(x)[:bdim] + shape_of(x)[bdim + 1 :]
     shape = _resolve_shape(shape, math.prod(per_example))
     if order in ("F", "f"):  # the batch axis last keeps every example's F-order walk
@@ -49,10 +54,27 @@ register_batch_rule(np.reshape, _reshape, nargs=1)
 
 
 def _ravel(args, bdims, order="C"):
-    return _reshape(args, bdims, (-1,), order=order)
+    """np.ravel: a view exactly when NumPy's ravel of one example is one, that is when
+    the example is contiguous in the order asked (Note [per-example layout]); 'K'
+    takes the example's elements in memory order."""
+    (x,), (bdim,) = args, bdims
+    if _scalars(x):  # a NumPy scalar raveled is a new array
+        return np.reshape(np.copy(x), (-1, 1)), 0
+    x = move_to_front(x, bdim)
+    perm = example_order(x, order)
+    x = np.transpose(x, (0,) + tuple(p + 1 for p in perm))
+    flat = (shape_of(x)[0], math.prod(shape_of(x)[1:]))
+    return np.reshape(x, flat, copy=None if example_contiguous(x, range(ndim_of(x) - 1)) else True), 0
 
 
 register_batch_rule(np.ravel, _ravel, nargs=1)
+
+
+def _scalars(x):
+    """Whether the physical ``x`` holds one NumPy scalar per example (Note [scalars per
+    example] in vmaprt/_batched.py)."""
+    v = _batched._storage(x)
+    return ndim_of(x) == 1 and type(v) is np.ndarray and not v.flags.writeable
 
 
 def _transpose(args, bdims, axes=None):
