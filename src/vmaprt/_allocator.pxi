@@ -40,18 +40,15 @@ allocator in and out costs about 0.7 µs of the 10 µs a tiny call takes."""
 def use_cache(leaves):
     """Make the buffer cache NumPy's data allocator in the current context while
     a vmapped function runs on ``leaves`` (its inputs), if one of them has at
-    least ``CACHE_INPUT_MIN`` bytes; returns what :func:`restore_allocator` takes."""
+    least ``CACHE_INPUT_MIN`` bytes.  NumPy keeps the allocator in a context
+    variable, and a vmap call runs in a copy of the context, so leaving that
+    copy puts the caller's allocator back: nothing has to undo this."""
     if not _cache_limit():
-        return None
+        return
     for leaf in leaves:
         if type(leaf) is np.ndarray and cnp.PyArray_NBYTES(<cnp.ndarray>leaf) >= CACHE_INPUT_MIN:
-            return PyDataMem_SetHandler(_CACHE)
-    return None
-
-
-def restore_allocator(previous):
-    """Undo :func:`use_cache`, given what it returned when that was not None."""
-    PyDataMem_SetHandler(previous)
+            PyDataMem_SetHandler(_CACHE)
+            return
 
 
 def set_cache_limit(nbytes):
