@@ -501,6 +501,8 @@ def _scalar_programs():
             power_of_scalar, where_is_an_array]
 
 
+# astype_of_scalar casts complex to float32, which warns in the loop as under vmap.
+@pytest.mark.filterwarnings("ignore:Casting complex values to real:numpy.exceptions.ComplexWarning")
 @pytest.mark.parametrize("program", _scalar_programs(), ids=lambda f: f.__name__)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.int64])
 @pytest.mark.parametrize("in_dim", [0, 1])
