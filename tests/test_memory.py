@@ -161,7 +161,7 @@ def test_cache_limit_from_the_environment():
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX")
 def test_a_forked_child_runs_kernels_on_one_thread_and_keeps_the_cache(cache_on):
-    # Note [fork] in vmaprt/_core.pyx: OpenMP's threads do not survive fork()
+    # Note [fork] in vmaprt/_threads.pxi: OpenMP's threads do not survive fork()
     x = np.ones((300, 1000))
     vmap(_wave)(x)  # the parent's OpenMP threads and cache are in use
     with multiprocessing.get_context("fork").Pool(1) as pool:

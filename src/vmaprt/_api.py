@@ -483,7 +483,7 @@ def _chunked_vmap(spec, leaves, dims, treespec, size, kwargs, offset, total, rng
 
     Each chunk's level knows its offset in the whole batch and shares one random
     bookkeeping object with the others, so random draws come out as in the
-    unchunked call (Note [chunking and randomness] in vmaprt/random.py).
+    unchunked call (Note [chunking and randomness] in vmaprt/random/__init__.py).
     """
     rng_shared = CallState() if rng_shared is None else rng_shared  # one for every chunk
     parts = []

@@ -49,7 +49,7 @@ class Level:
     number of examples this level runs (the chunk length under ``chunk_size``);
     ``offset`` and ``total`` place the chunk in the whole batch, which the
     position-addressed random streams need (Note [chunking and randomness] in
-    ``vmaprt/random.py``).  ``alive`` is True while the call runs and False once
+    ``vmaprt/random/__init__.py``).  ``alive`` is True while the call runs and False once
     it has returned, so a ``BatchedArray`` that escapes is refused instead of
     misread (Note [entering a level atomically]).
     """
