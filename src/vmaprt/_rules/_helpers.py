@@ -1,4 +1,7 @@
-"""Shared helpers for batch rules: where the batch axis goes, and the family registrations.
+"""Helpers that several rule families share: where the batch axis goes, broadcasting
+batched operands, and the registrations of the elementwise and composite families.
+A helper of one family lives with that family (``defreducer`` in reductions.py,
+``defbatched`` in linalg.py).
 
 Values here are physical: an ``np.ndarray`` or a ``BatchedArray`` of an outer
 level (which behaves like an ndarray of its per-example shape).  A bdim of None
@@ -9,42 +12,34 @@ import math
 
 import numpy as np
 
-from .. import _core, _parallel
 from .._registry import COMPOSITE, Mapped, register_batch_rule
 
 __all__ = [
-    "not_mapped",
     "move_to_front",
     "moveaxis",
     "bdim_at_front",
     "batch_size",
     "ndim_of",
+    "shape_of",
+    "as_rows",
     "normalize_axis",
     "normalize_axes",
     "broadcast_batched",
     "defelementwise",
     "defpreserving",
-    "defreducer",
     "defcomposite",
     "with_mask",
     "front",
     "flat_examples",
     "along_axis",
-    "buffer",
     "materialize",
     "anywhere",
-    "per_example_values",
-    "check_core",
-    "defbatched",
     "on_one_example",
     "example_order",
     "example_contiguous",
     "copy_examples",
     "laid_out_per_example",
 ]
-
-not_mapped = None
-
 
 def ndim_of(x):
     """Number of dimensions of a physical value, Python scalars included."""
@@ -210,114 +205,6 @@ def defpreserving(func):
     register_batch_rule(func, rule, nargs=1)
 
 
-def defreducer(func, flat_when_none=False, masked=False, has_out=True, kernel=None):
-    """``func(a, axis=None, ...)`` reduces or scans per-example axes.
-
-    The batch axis goes first and ``axis`` shifts past it.  ``axis=None``
-    means every per-example axis, or, with ``flat_when_none`` (argmax,
-    cumsum), the flattened example.  ``masked`` reducers take a ``where=`` mask,
-    which may be batched.  ``kernel`` names the compiled reduction
-    (``_core.batched_reduce``) to use where it wins; large batches of reducers
-    that take ``out=`` are otherwise spread over threads (vmaprt/_parallel.py).
-    """
-
-    def rule(args, bdims, axis=None, *rest, **kwargs):
-        (x,), (bdim,) = args, bdims
-        if kernel and not rest:
-            out = _kernel_reduce(kernel, x, bdim, axis, kwargs)
-            if out is not None:
-                return out, 0
-        if "where" in kwargs:
-            x, bdim, kwargs["where"] = with_mask(x, bdim, kwargs["where"])
-        mean = kwargs.get("mean")
-        if type(mean) is Mapped:  # std and var given a batched mean=: batch-first, as x
-            size = shape_of(mean.value)[mean.bdim]
-            x, bdim = bdim_at_front(x, bdim, size), 0
-            mean = kwargs["mean"] = bdim_at_front(mean.value, mean.bdim, size)
-        x = move_to_front(x, bdim)
-        if x.shape[0] == 0 and x.size == 0 and math.prod(x.shape[1:]):
-            # Some NumPy reductions (median, quantiles) cannot reshape an empty batch:
-            # reduce one example of zeros for the result's shape and dtype, keep none of it.
-            one = np.zeros_like(x, shape=(1,) + tuple(x.shape[1:]))
-            kwargs.pop("where", None)  # a mask changes neither the shape nor the dtype
-            kwargs.pop("mean", None)  # (nor does a given mean)
-            out, out_bdim = rule([one], [0], axis, *rest, **kwargs)
-            return out[:0], out_bdim
-        nd = x.ndim - 1
-        if nd == 0 and axis is not None:
-            # NumPy's legacy acceptance of axis 0 or -1 for a 0-d example (np.sum, np.max,
-            # np.cumsum; np.mean refuses): its own check, then the whole example.
-            func(np.zeros((), x.dtype), axis, *rest, **{k: v for k, v in kwargs.items() if k not in ("where", "mean")})
-            axis = None
-        if axis is None and flat_when_none:
-            keepdims = kwargs.pop("keepdims", False)
-            flat = x.reshape(x.shape[0], math.prod(x.shape[1:]))
-            out = func(flat, 1, *rest, **kwargs)
-            if keepdims:
-                out = out.reshape((out.shape[0],) + (1,) * nd)
-            return out, 0
-        axes = normalize_axes(axis, nd)
-        shifted = tuple(a + 1 for a in axes)
-        if not isinstance(axis, (tuple, list)) and axis is not None:
-            shifted = shifted[0]
-        if has_out and not rest and mean is None and _parallel.worth_splitting([x], x.shape[0], scale=3):
-            return _split_reduce(func, x, shifted, kwargs), 0
-        return func(x, shifted, *rest, **kwargs), 0
-
-    takes_mean = func in (np.std, np.var, np.nanstd, np.nanvar)
-    operands = (("where",) if masked else ()) + (("mean",) if takes_mean else ())
-    register_batch_rule(func, rule, nargs=1, kw_operands=operands)
-
-
-def _kernel_reduce(kernel, x, bdim, axis, kwargs):
-    """``_core.batched_reduce`` over the whole example or its last axis, where
-    ``_core.reduce_wins`` says it pays; None otherwise.  An example of several
-    axes is reduced as rows: its leading axes (and the batch) merge into one,
-    which must be possible without a copy.  NumPy reduces short last axes one
-    inner loop per row: on [20000, 16, 4], ``x.mean(axis=-1)`` took 10 ms."""
-    ddof, keepdims = kwargs.get("ddof", 0), kwargs.get("keepdims", False)
-    if not set(kwargs) <= {"ddof", "keepdims"} or type(keepdims) is not bool:
-        return None
-    if type(x) is not np.ndarray or not isinstance(ddof, (int, float, np.integer, np.floating)):
-        return None
-    nd = x.ndim - 1
-    if nd < 1 or axis is not None and (
-        type(axis) is bool or not isinstance(axis, (int, np.integer)) or axis not in (-1, nd - 1)
-    ):
-        return None
-    if nd == 1:  # (the kernel reads x as it is: the view below costs 2.3 us of a 10 us call)
-        if not _core.reduce_wins(kernel, x, bdim):
-            return None
-        out = _core.batched_reduce(kernel, x, bdim, ddof)
-    else:
-        x = move_to_front(x, bdim)
-        lead = x.shape[:-1] if axis is not None else x.shape[:1]  # the axes the result keeps
-        rows = as_rows(x, len(lead))
-        if rows is None or not _core.reduce_wins(kernel, rows, 0):
-            return None
-        out = _core.batched_reduce(kernel, rows, 0, ddof).reshape(lead)
-    if keepdims:
-        out = out.reshape(out.shape + (1,) * (nd + 1 - out.ndim))
-    return out
-
-
-def _split_reduce(func, x, axis, kwargs):
-    """A large reduction with the batch (axis 0 of ``x``) spread over threads."""
-    where = kwargs.pop("where", None)
-    masked = isinstance(where, np.ndarray) and where.ndim == x.ndim and where.shape[0] == x.shape[0]
-    if where is not None and not masked:
-        kwargs["where"] = where  # an unbatched mask goes to every piece as it is
-
-    def call(*xs, out):
-        extra = {"where": xs[1]} if masked else {}
-        func(xs[0], axis, out=out, **kwargs, **extra)
-
-    probe = func(x[:1], axis, **kwargs, **({"where": where[:1]} if masked else {}))
-    out = np.empty((x.shape[0],) + probe.shape[1:], dtype=probe.dtype)
-    values, batched = ([x, where], [True, True]) if masked else ([x], [True])
-    return _parallel.split_call(call, values, batched, 0, out)
-
-
 def defcomposite(func):
     """``func``'s own NumPy implementation is made of calls that dispatch by themselves
     (``np.hstack`` is ``atleast_1d`` then ``concatenate``): run it on the BatchedArrays."""
@@ -346,26 +233,6 @@ def along_axis(x, bdim, axis):
     return x, normalize_axis(axis, ndim_of(x) - 1) + 1
 
 
-def deepest(values):
-    """The BatchedArray of the innermost (outer) level among ``values``, or None."""
-    from .._batched import BatchedArray
-
-    best = None
-    for v in values:
-        if type(v) is BatchedArray and (best is None or v.level.depth > best.level.depth):
-            best = v
-    return best
-
-
-def buffer(shape, dtype, *values):
-    """``np.empty(shape, dtype)`` that can be written with ``values``, which may be
-    batched at outer levels (then the buffer is too, via ``like=``)."""
-    like = deepest(values)
-    if like is None:
-        return np.empty(shape, dtype=dtype)
-    return np.empty(shape, dtype=dtype, like=like)
-
-
 def materialize(x):
     """A physical value as a plain ndarray, for checks of the data itself.
 
@@ -384,39 +251,6 @@ def materialize(x):
 def anywhere(cond):
     """Whether ``cond`` holds for any element of any example, at any level (a Python bool)."""
     return bool(np.any(materialize(cond)[0]))
-
-
-def per_example_values(x, bdim):
-    """``x``'s reduction-ready form: a plain ndarray ``[N, ...]`` whose first axis runs
-    over every example of every level (the current batch axis included)."""
-    v, n = materialize(move_to_front(x, bdim))
-    return np.reshape(v, (math.prod(v.shape[: n + 1]),) + v.shape[n + 1 :])
-
-
-def check_core(x, bdim, core):
-    """np.linalg's error for a per-example operand with fewer than ``core`` dimensions
-    (the batch axis must never be read as a matrix axis)."""
-    nd = ndim_of(x) - (bdim is not None)
-    if nd < core:
-        words = {1: "one", 2: "two"}.get(core, str(core))
-        raise np.linalg.LinAlgError(
-            f"{nd}-dimensional array given. Array must be at least {words}-dimensional"
-        )
-
-
-def defbatched(func, core_ndims=(2,), nargs=None):
-    """``func`` takes stacks natively (``np.linalg.inv`` on ``[..., M, M]``): the batched
-    operands go first, with size-1 stack axes so their stacks line up with the
-    unbatched ones', and NumPy broadcasts the rest.  ``core_ndims`` gives each
-    operand's trailing core dimensions."""
-
-    def rule(args, bdims, *rest, **kwargs):
-        for x, b, c in zip(args, bdims, core_ndims):
-            check_core(x, b, c)
-        values, _ = broadcast_batched(*front(args, bdims), core_ndims)
-        return func(*values, *rest, **kwargs), 0
-
-    register_batch_rule(func, rule, nargs=len(core_ndims) if nargs is None else nargs)
 
 
 def on_one_example(rule, args, bdims, *rest, **kwargs):

@@ -20,8 +20,6 @@ from ._helpers import (
     as_rows,
     bdim_at_front,
     broadcast_batched,
-    check_core,
-    defbatched,
     flat_examples,
     front,
     materialize,
@@ -32,6 +30,32 @@ from ._helpers import (
     normalize_axis,
     shape_of,
 )
+
+def check_core(x, bdim, core):
+    """np.linalg's error for a per-example operand with fewer than ``core`` dimensions
+    (the batch axis must never be read as a matrix axis)."""
+    nd = ndim_of(x) - (bdim is not None)
+    if nd < core:
+        words = {1: "one", 2: "two"}.get(core, str(core))
+        raise np.linalg.LinAlgError(
+            f"{nd}-dimensional array given. Array must be at least {words}-dimensional"
+        )
+
+
+def defbatched(func, core_ndims=(2,), nargs=None):
+    """``func`` takes stacks natively (``np.linalg.inv`` on ``[..., M, M]``): the batched
+    operands go first, with size-1 stack axes so their stacks line up with the
+    unbatched ones', and NumPy broadcasts the rest.  ``core_ndims`` gives each
+    operand's trailing core dimensions."""
+
+    def rule(args, bdims, *rest, **kwargs):
+        for x, b, c in zip(args, bdims, core_ndims):
+            check_core(x, b, c)
+        values, _ = broadcast_batched(*front(args, bdims), core_ndims)
+        return func(*values, *rest, **kwargs), 0
+
+    register_batch_rule(func, rule, nargs=len(core_ndims) if nargs is None else nargs)
+
 
 _la = np.linalg
 
