@@ -19,7 +19,7 @@ import scipy.special
 
 import vmaprt
 from vmaprt import _registry
-from vmaprt._batched import _UFUNC_METHOD_RULES
+from vmaprt._registry import UFUNC_METHODS
 
 from conftest import LAYOUTS, assert_like_loop, assert_matches, layout, loop, random_array
 
@@ -522,7 +522,7 @@ def test_every_ufunc_method_has_a_case():
     for method, case_id in [("reduce", "reduce_axis0"), ("accumulate", "accumulate"),
                             ("reduceat", "reduceat"), ("outer", "ufunc_outer"), ("at", "ufunc_at"),
                             ("__call__", "add")]:  # fmt: skip
-        assert method in _UFUNC_METHOD_RULES and case_id in ids
+        assert method in UFUNC_METHODS and case_id in ids
 
 
 def test_every_ufunc_has_a_rule():

@@ -31,7 +31,9 @@ import optree
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import _registry
-from ._registry import INPLACE, REFUSED, RULES, Mapped, NoBatchRule, PerformanceWarning, _name
+from ._registry import (
+    INDEXING, INPLACE, LIKE_ONLY, REFUSED, RULES, UFUNC_METHODS, Mapped, NoBatchRule, PerformanceWarning, _name,
+)
 
 __all__ = ["BatchedArray", "per_example"]
 
@@ -167,7 +169,7 @@ class BatchedArray(NDArrayOperatorsMixin):
         return _dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
-        if func in _LIKE_ONLY:
+        if func in LIKE_ONLY:
             return _dispatch_like(func, args, kwargs, self)
         return _dispatch_function(func, args, kwargs)
 
@@ -700,13 +702,6 @@ def apply_rule(entry, args, kwargs, level):
     return wrap(out, out_bdim, level)
 
 
-# Functions that dispatch only through like= (np.zeros(3, like=x)).
-_LIKE_ONLY = {
-    np.zeros, np.ones, np.empty, np.full, np.array, np.asarray, np.asanyarray,
-    np.ascontiguousarray, np.asfortranarray, np.arange, np.eye, np.identity,
-    np.tri, np.fromfunction, np.fromiter, np.frombuffer, np.fromstring,
-    np.require, np.loadtxt, np.genfromtxt,
-}  # fmt: skip
 _AS_ARRAY = {np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.require}
 
 
@@ -788,7 +783,7 @@ def _dispatch_ufunc(ufunc, method, inputs, kwargs):
             return apply_rule(entry, inputs, kwargs, level)
     if method == "at" and type(inputs[0]) is BatchedArray and is_scalar(inputs[0]):
         raise TypeError("first operand must be array")
-    rule = _UFUNC_METHOD_RULES[method]
+    rule = UFUNC_METHODS[method]
     name = f"np.{ufunc.__name__}.{method}"
     batched_kw = [k for k, v in kwargs.items() if _batched_in(v, level)]
     if any(k != "where" for k in batched_kw):
@@ -839,23 +834,7 @@ def _check_out_casting(ufunc, inputs, out, casting):
             )
 
 
-_UFUNC_METHOD_RULES = {}
-"""'__call__' | 'reduce' | 'accumulate' | 'reduceat' | 'outer' | 'at' -> rule(ufunc, args, bdims, **kw)."""
-
-
-def register_ufunc_method(method):
-    def register(rule):
-        _UFUNC_METHOD_RULES[method] = rule
-        return rule
-
-    return register
-
-
 # Indexing --------------------------------------------------------------------------------
-_INDEXING = {}
-"""'getitem' / 'setitem' -> rule; set by vmaprt._rules.indexing."""
-
-
 def _key_tuple(key):
     return key if type(key) is tuple else (key,)
 
@@ -866,7 +845,7 @@ def _dispatch_getitem(x, key):
     xv, xb = unwrap(x, level)
     keys = [unwrap(k, level) for k in key]
     try:
-        out, out_bdim = _INDEXING["getitem"](xv, xb, keys, level.size)
+        out, out_bdim = INDEXING["getitem"](xv, xb, keys, level.size)
     except NoBatchRule:
         return fallback(operator.getitem, (x, key), {}, level, "x[key]", "this index")
     return wrap(out, out_bdim, level)
@@ -886,7 +865,7 @@ def _dispatch_setitem(x, key, value):
     vv, vb = unwrap(value, level)
     keys = [unwrap(k, level) for k in key]
     try:
-        _INDEXING["setitem"](x.value, x.bdim, keys, vv, vb, level.size)
+        INDEXING["setitem"](x.value, x.bdim, keys, vv, vb, level.size)
     except NoBatchRule:
         fallback(operator.setitem, (x, key, value), {}, level, "x[key] = value", "this index")
 

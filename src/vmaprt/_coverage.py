@@ -20,8 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _rules  # noqa: F401  (registers every rule)
-from ._batched import _LIKE_ONLY
-from ._registry import REFUSED, RULES
+from ._registry import LIKE_ONLY, REFUSED, RULES
 
 __all__ = ["COUNTED", "IMPORTED", "Row", "rows", "summary", "render"]
 
@@ -48,7 +47,7 @@ def _public(func):
 def _status(func):
     if func in RULES:
         return "rule", ""
-    if func in _LIKE_ONLY:
+    if func in LIKE_ONLY:
         return "rule", "with ``like=``"
     if func in REFUSED:
         return "refused", REFUSED[func].split(". ")[0].split(", so ")[0]

@@ -22,6 +22,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, NamedTuple, Sequence, TypeVar, overload
 
+import numpy as np
+
 __all__ = [
     "PerformanceWarning",
     "NoBatchRule",
@@ -118,6 +120,43 @@ REFUSED = {}
 
 INPLACE = {}
 """func -> index of the argument it writes into; the fallback checks that target."""
+
+LIKE_ONLY = {
+    np.zeros, np.ones, np.empty, np.full, np.array, np.asarray, np.asanyarray,
+    np.ascontiguousarray, np.asfortranarray, np.arange, np.eye, np.identity,
+    np.tri, np.fromfunction, np.fromiter, np.frombuffer, np.fromstring,
+    np.require, np.loadtxt, np.genfromtxt,
+}  # fmt: skip
+"""Functions that dispatch only through like= (np.zeros(3, like=x)): they create
+an array batched as the like= argument is."""
+
+UFUNC_METHODS = {}
+"""'__call__' | 'reduce' | 'accumulate' | 'reduceat' | 'outer' | 'at' -> rule(ufunc, args, bdims, **kw)."""
+
+INDEXING = {}
+"""'getitem' | 'setitem' -> the rule of x[key] and of x[key] = value (vmaprt._rules.indexing)."""
+
+
+def register_like_only(func):
+    """Dispatch ``func`` through its like= argument only (see ``LIKE_ONLY``)."""
+    LIKE_ONLY.add(func)
+    return func
+
+
+def register_ufunc_method(method):
+    """Register the rule of the ufunc method ``method``, as a decorator."""
+
+    def register(rule):
+        UFUNC_METHODS[method] = rule
+        return rule
+
+    return register
+
+
+def register_indexing(kind, rule):
+    """Register the rule of ``x[key]`` (``kind='getitem'``) or ``x[key] = value`` ('setitem')."""
+    INDEXING[kind] = rule
+    return rule
 
 
 _R = TypeVar("_R", bound=Callable[..., Any])
@@ -221,11 +260,7 @@ def has_batch_rule(func: Callable[..., Any]) -> bool:
     >>> vmaprt.has_batch_rule(np.unique)   # refused: its result's length depends on the values
     False
     """
-    import numpy as np
-
-    from ._batched import _LIKE_ONLY
-
-    return func in RULES or isinstance(func, np.ufunc) or func in _LIKE_ONLY
+    return func in RULES or isinstance(func, np.ufunc) or func in LIKE_ONLY
 
 
 def refuse(func, reason):

@@ -7,8 +7,8 @@
 
 import numpy as np
 
-from .._batched import _LIKE_ONLY, unbatched_target_error
-from .._registry import INPLACE, register_batch_rule
+from .._batched import unbatched_target_error
+from .._registry import INPLACE, register_batch_rule, register_like_only
 from ._helpers import broadcast_batched, front, move_to_front, ndim_of, normalize_axis, shape_of
 
 
@@ -87,4 +87,4 @@ for _f, _at in [(np.linspace, 4), (np.logspace, 4), (np.geomspace, 3)]:
     register_batch_rule(_f, _spaced(_f, _at), nargs=2)
 
 # np.fromfile takes like= as well; it dispatches like np.frombuffer (vmaprt/_batched.py).
-_LIKE_ONLY.add(np.fromfile)
+register_like_only(np.fromfile)

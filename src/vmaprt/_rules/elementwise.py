@@ -6,8 +6,8 @@ import re
 import numpy as np
 
 from .. import _core, _parallel
-from .._batched import BatchedArray, register_ufunc_method, unbatched_target_error
-from .._registry import COMPOSITE, Mapped, NoBatchRule, register_batch_rule
+from .._batched import BatchedArray, unbatched_target_error
+from .._registry import COMPOSITE, Mapped, NoBatchRule, register_batch_rule, register_ufunc_method
 from ._helpers import (
     as_rows,
     bdim_at_front,

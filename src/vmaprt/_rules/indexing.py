@@ -18,7 +18,7 @@ import operator
 import numpy as np
 
 from .. import _batched
-from .._registry import COMPOSITE, INPLACE, NoBatchRule, register_batch_rule
+from .._registry import COMPOSITE, INPLACE, NoBatchRule, register_batch_rule, register_indexing
 from ._helpers import bdim_at_front, move_to_front, ndim_of, shape_of
 from ._helpers import along_axis, anywhere, batch_size, broadcast_batched, defpreserving
 from ._helpers import flat_examples, normalize_axis
@@ -290,8 +290,8 @@ def _masked_fill(x, key, v, vbdim):
     return True
 
 
-_batched._INDEXING["getitem"] = _getitem
-_batched._INDEXING["setitem"] = _setitem
+register_indexing("getitem", _getitem)
+register_indexing("setitem", _setitem)
 
 
 def _take(a, indices, axis=None, out=None, mode="raise"):
