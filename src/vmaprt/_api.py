@@ -331,7 +331,7 @@ def _unmappable_leaf(spec, in_dims, args, treespec, i, d, leaf):
 
 def _numbers_only(tree):
     """Whether every leaf of ``tree`` is a number (the nested lists np.asarray turns into an array)."""
-    return all(isinstance(leaf, (int, float, complex, np.number, np.bool_)) for leaf in _tree.flatten(tree)[0])
+    return all(isinstance(leaf, (int, float, complex, np.number, np.bool_)) for leaf in _tree.leaves(tree))
 
 
 def _describe_leaf(spec, args, treespec, i):
